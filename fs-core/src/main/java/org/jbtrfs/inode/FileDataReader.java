@@ -1,0 +1,178 @@
+package org.jbtrfs.inode;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.jbtrfs.CorruptImageException;
+import org.jbtrfs.InodeId;
+import org.jbtrfs.compress.CompressionType;
+import org.jbtrfs.compress.Decompressor;
+import org.jbtrfs.ctree.BTree;
+import org.jbtrfs.ctree.Item;
+import org.jbtrfs.ctree.TreeRoot;
+import org.jbtrfs.disk.FsInfo;
+import org.jbtrfs.format.DiskKey;
+import org.jbtrfs.format.FileExtentItem;
+import org.jbtrfs.format.InodeItem;
+import org.jbtrfs.format.ItemType;
+import org.jbtrfs.format.Le;
+
+/**
+ * The read path of regular files and symlinks (btrfs_read_folio / extent_read_full_folio in
+ * extent_io.c, uncompress_inline and the compressed read path in compression.c).
+ *
+ * <p>A file's bytes are described by its EXTENT_DATA items, keyed by file offset. A range that no
+ * item covers (NO_HOLES) or that an item with disk_bytenr 0 covers is a hole and reads as zeros; a
+ * PREALLOC extent reads as zeros; an INLINE extent holds the bytes in the item; a REGULAR extent
+ * points at {@code disk_bytenr}, and the file range starts {@code offset} bytes into the
+ * (uncompressed) extent. A compressed extent is read whole ({@code disk_num_bytes}) and decoded to
+ * {@code ram_bytes} before the range is cut out of it. Nothing past i_size is read.
+ *
+ * <p>Allocation is bounded: uncompressed data is read straight into the caller's buffer, and a
+ * compressed extent is at most {@link #MAX_COMPRESSED_EXTENT_BYTES} both ways (checked, since the
+ * sizes come from disk).
+ */
+public final class FileDataReader {
+    /** BTRFS_MAX_COMPRESSED / BTRFS_MAX_UNCOMPRESSED: 128 KiB. */
+    public static final int MAX_COMPRESSED_EXTENT_BYTES = 128 * 1024;
+
+    private final FsInfo fs;
+    private final DataChecksums csums;
+
+    public FileDataReader(FsInfo fs) {
+        this.fs = fs;
+        this.csums = new DataChecksums(fs);
+    }
+
+    /**
+     * Reads up to {@code len} bytes at file offset {@code pos} into {@code dst[off..]}; returns the
+     * count read, which is short only at end of file.
+     */
+    public int read(TreeRoot root, InodeId id, InodeItem inode, long pos, byte[] dst, int off, int len) throws IOException {
+        if (pos < 0 || len < 0) {
+            throw new IllegalArgumentException("negative offset or length");
+        }
+        long size = inode.size();
+        if (Long.compareUnsigned(pos, size) >= 0 || len == 0) {
+            return 0;
+        }
+        int n = (int) Math.min(len, size - pos);
+        Arrays.fill(dst, off, off + n, (byte) 0);
+        boolean verify = fs.options().verifyDataCsums() && (inode.flags() & InodeItem.FLAG_NODATASUM) == 0;
+        for (Item it : extentsCovering(root, id.ino(), pos, n)) {
+            FileExtentItem fe = FileExtentItem.decode(it.data(), 0, it.size());
+            long start = it.key().offset();
+            long extLen = fe.isInline() ? fe.ramBytes() : fe.numBytes();
+            long from = Math.max(start, pos);
+            long to = Math.min(start + extLen, pos + n);
+            if (Long.compareUnsigned(from, to) >= 0) {
+                continue;
+            }
+            copyExtent(id, fe, start, from, (int) (to - from), dst, off + (int) (from - pos), verify);
+        }
+        return n;
+    }
+
+    /** EXTENT_DATA items that may overlap [pos, pos+len): the one at or before pos, then the rest. */
+    private List<Item> extentsCovering(TreeRoot root, long ino, long pos, int len) throws IOException {
+        BTree bt = fs.btree();
+        List<Item> out = new ArrayList<>();
+        DiskKey first = new DiskKey(ino, ItemType.EXTENT_DATA, pos);
+        Item before = bt.findAtOrBefore(root, first);
+        DiskKey from = first;
+        if (before != null && before.key().objectid() == ino && before.key().type() == ItemType.EXTENT_DATA) {
+            from = before.key();
+        }
+        DiskKey to = new DiskKey(ino, ItemType.EXTENT_DATA, pos + len - 1);
+        bt.scan(root, from, to, (key, data, o, l) -> {
+            out.add(new Item(key, Arrays.copyOfRange(data, o, o + l)));
+            return true;
+        });
+        return out;
+    }
+
+    private void copyExtent(InodeId id, FileExtentItem fe, long start, long from, int len, byte[] dst, int dstOff,
+            boolean verify) throws IOException {
+        String where = "inode " + id + " extent at file offset " + Le.u64s(start);
+        if (fe.encryption() != 0 || fe.otherEncoding() != 0) {
+            throw new CorruptImageException(where + ": unsupported encryption " + fe.encryption() + "/" + fe.otherEncoding());
+        }
+        CompressionType ct = CompressionType.fromCode(fe.compression());
+        if (fe.isInline()) {
+            byte[] data = fe.inlineData();
+            if (ct != CompressionType.NONE) {
+                checkCompressedSize(where, fe.ramBytes(), data.length);
+                data = Decompressor.decompress(ct, data, 0, data.length, (int) fe.ramBytes(), fs.sectorsize());
+            }
+            int srcOff = (int) (from - start);
+            int avail = Math.max(0, Math.min(len, data.length - srcOff));
+            System.arraycopy(data, srcOff, dst, dstOff, avail);
+            return;
+        }
+        if (fe.type() == FileExtentItem.TYPE_PREALLOC || fe.diskBytenr() == 0) {
+            return; // zeros, already filled
+        }
+        long inExtent = fe.offset() + (from - start);
+        if (ct == CompressionType.NONE) {
+            if (Long.compareUnsigned(inExtent + len, fe.diskNumBytes()) > 0) {
+                throw new CorruptImageException(where + ": range " + Le.u64s(inExtent) + "+" + len
+                        + " goes past disk_num_bytes " + Le.u64s(fe.diskNumBytes()));
+            }
+            readData(fe.diskBytenr(), inExtent, len, dst, dstOff, verify, where);
+            return;
+        }
+        checkCompressedSize(where, fe.ramBytes(), fe.diskNumBytes());
+        byte[] raw = new byte[(int) fe.diskNumBytes()];
+        readData(fe.diskBytenr(), 0, raw.length, raw, 0, verify, where);
+        byte[] plain = Decompressor.decompress(ct, raw, 0, raw.length, (int) fe.ramBytes(), fs.sectorsize());
+        if (Long.compareUnsigned(inExtent + len, plain.length) > 0) {
+            throw new CorruptImageException(where + ": range " + Le.u64s(inExtent) + "+" + len
+                    + " goes past ram_bytes " + plain.length);
+        }
+        System.arraycopy(plain, (int) inExtent, dst, dstOff, len);
+    }
+
+    private static void checkCompressedSize(String where, long ramBytes, long diskBytes) throws CorruptImageException {
+        if (ramBytes <= 0 || ramBytes > MAX_COMPRESSED_EXTENT_BYTES || diskBytes <= 0
+                || diskBytes > MAX_COMPRESSED_EXTENT_BYTES) {
+            throw new CorruptImageException(where + ": compressed extent sizes out of range (ram_bytes "
+                    + Le.u64s(ramBytes) + ", on disk " + Le.u64s(diskBytes) + ", limit " + MAX_COMPRESSED_EXTENT_BYTES + ")");
+        }
+    }
+
+    /**
+     * Reads {@code len} bytes at {@code extentBytenr + inExtent}, trying each mirror; with
+     * {@code verify}, the sectors touched are read whole and checked against the csum tree first.
+     */
+    private void readData(long extentBytenr, long inExtent, int len, byte[] dst, int dstOff, boolean verify,
+            String where) throws IOException {
+        long logical = extentBytenr + inExtent;
+        if (!verify) {
+            long[] phys = fs.chunkMap().map(logical, len);
+            fs.device().read(phys[0], dst, dstOff, len);
+            return;
+        }
+        int sector = fs.sectorsize();
+        long alignedStart = logical - Long.remainderUnsigned(logical, sector);
+        long alignedEnd = logical + len;
+        long rem = Long.remainderUnsigned(alignedEnd, sector);
+        if (rem != 0) {
+            alignedEnd += sector - rem;
+        }
+        int alignedLen = (int) (alignedEnd - alignedStart);
+        long[] phys = fs.chunkMap().map(alignedStart, alignedLen);
+        byte[] buf = new byte[alignedLen];
+        List<String> problems = new ArrayList<>();
+        for (int mirror = 0; mirror < phys.length; mirror++) {
+            fs.device().read(phys[mirror], buf, 0, alignedLen);
+            String bad = csums.verify(alignedStart, buf, 0, alignedLen, mirror + 1);
+            if (bad == null) {
+                System.arraycopy(buf, (int) (logical - alignedStart), dst, dstOff, len);
+                return;
+            }
+            problems.add(bad);
+        }
+        throw new CorruptImageException(where + ": " + String.join("; ", problems));
+    }
+}
