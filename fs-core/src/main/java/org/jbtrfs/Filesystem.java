@@ -133,6 +133,11 @@ public final class Filesystem implements AutoCloseable {
         return resolve(rootDir, path, 0, false);
     }
 
+    /** Like {@link #resolve(String)}, following a symlink in the last component too when asked (stat(2)). */
+    public InodeId resolve(String path, boolean followLast) throws IOException {
+        return resolve(rootDir, path, 0, followLast);
+    }
+
     private InodeId resolve(InodeId start, String path, int follows, boolean followLast) throws IOException {
         InodeId cur = path.startsWith("/") ? rootDir : start;
         String[] parts = path.split("/+");
@@ -153,7 +158,6 @@ public final class Filesystem implements AutoCloseable {
                 }
                 String target = new String(inodes.readlink(next), StandardCharsets.UTF_8);
                 next = resolve(cur, target, follows + 1, true);
-                follows++;
             }
             cur = next;
         }
