@@ -130,12 +130,16 @@ public final class Filesystem implements AutoCloseable {
      * component, like lstat(2).
      */
     public InodeId resolve(String path) throws IOException {
-        return resolve(rootDir, path, 0, false);
+        return resolve(path, false);
     }
 
     /** Like {@link #resolve(String)}, following a symlink in the last component too when asked (stat(2)). */
     public InodeId resolve(String path, boolean followLast) throws IOException {
-        return resolve(rootDir, path, 0, followLast);
+        try {
+            return resolve(rootDir, path, 0, followLast);
+        } catch (FsException e) {
+            throw new FsException(e.errno(), path + ": " + e.errno().description());
+        }
     }
 
     private InodeId resolve(InodeId start, String path, int follows, boolean followLast) throws IOException {

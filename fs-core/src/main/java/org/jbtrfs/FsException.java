@@ -12,7 +12,7 @@ public class FsException extends IOException {
     private final Errno errno;
 
     public FsException(Errno errno, String message) {
-        super(errno.name() + ": " + message);
+        super(message + " (" + errno.name() + ")");
         this.errno = errno;
     }
 

@@ -39,8 +39,8 @@ public final class Main implements Runnable {
         cl.setOut(out);
         cl.setErr(err);
         cl.setParameterExceptionHandler((ex, a) -> {
-            err.println("jbtrfs: " + ex.getMessage());
-            err.println("Try 'jbtrfs " + subcommandPath(ex.getCommandLine()) + "--help' for more information.");
+            err.println("jbtrfs: " + ex.getMessage().replace('\n', ' ') + " (see 'jbtrfs "
+                    + subcommandPath(ex.getCommandLine()) + "--help')");
             return EXIT_USAGE;
         });
         cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
