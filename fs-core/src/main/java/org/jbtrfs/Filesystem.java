@@ -4,7 +4,9 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import org.jbtrfs.ctree.Item;
 import org.jbtrfs.ctree.TreeRoot;
+import org.jbtrfs.device.ChunkMap;
 import org.jbtrfs.device.BlockDevice;
 import org.jbtrfs.device.FileBlockDevice;
 import org.jbtrfs.disk.FsInfo;
@@ -168,41 +170,34 @@ public final class Filesystem implements AutoCloseable {
         return cur;
     }
 
-    /** statfs(2), computed the way btrfs_statfs() does for a single device. */
+    /**
+     * statfs(2), computed the way btrfs_statfs() does for a single device: blocks is the device
+     * size, bfree what no block group uses (DUP counted twice, as raw bytes), bavail the free
+     * room in data block groups plus the unallocated device space. Block group items are looked up
+     * per chunk, so the cost follows the number of chunks, not the size of the extent tree.
+     */
     public StatFs statfs() throws IOException {
-        long[] dataTotalUsed = {0, 0};
-        long[] allUsed = {0};
         boolean bgTree = (fs.superblock().compatRoFlags() & Features.COMPAT_RO_BLOCK_GROUP_TREE) != 0;
         TreeRoot bgRoot = fs.requireTreeRoot(bgTree ? ObjectIds.BLOCK_GROUP_TREE : ObjectIds.EXTENT_TREE);
-        IOException[] failure = {null};
-        fs.btree().scan(bgRoot, DiskKey.MIN, DiskKey.MAX, (key, b, o, l) -> {
-            if (key.type() != ItemType.BLOCK_GROUP_ITEM) {
-                return true;
+        long rawUsed = 0;
+        long dataFree = 0;
+        for (ChunkMap.Mapping m : fs.chunks()) {
+            Item it = fs.btree().lookup(bgRoot, new DiskKey(m.logical(), ItemType.BLOCK_GROUP_ITEM, m.length()));
+            if (it == null) {
+                throw new CorruptImageException("chunk " + Long.toUnsignedString(m.logical()) + " has no block group item");
             }
-            try {
-                BlockGroupItem bg = BlockGroupItem.decode(b, o, l);
-                int factor = (bg.flags() & BlockGroupItem.DUP) != 0 ? 2 : 1;
-                allUsed[0] += bg.used() * factor;
-                if ((bg.flags() & BlockGroupItem.DATA) != 0) {
-                    dataTotalUsed[0] += key.offset();
-                    dataTotalUsed[1] += bg.used();
-                }
-            } catch (CorruptImageException e) {
-                failure[0] = e;
-                return false;
+            BlockGroupItem bg = BlockGroupItem.decode(it.data(), 0, it.size());
+            rawUsed += bg.used() * m.mirrors();
+            if ((bg.flags() & BlockGroupItem.DATA) != 0) {
+                dataFree += Math.max(0, m.length() - bg.used());
             }
-            return true;
-        });
-        if (failure[0] != null) {
-            throw failure[0];
         }
         DevItem dev = fs.superblock().devItem();
         long bsize = fs.sectorsize();
-        long total = fs.superblock().totalBytes();
         long unallocated = Math.max(0, dev.totalBytes() - dev.bytesUsed());
-        long blocks = total / bsize;
-        long bfree = Math.max(0, blocks - allUsed[0] / bsize);
-        long bavail = (dataTotalUsed[0] - dataTotalUsed[1] + unallocated) / bsize;
+        long blocks = fs.superblock().totalBytes() / bsize;
+        long bfree = Math.max(0, blocks - rawUsed / bsize);
+        long bavail = (dataFree + unallocated) / bsize;
         return new StatFs(bsize, blocks, bfree, Math.min(bavail, bfree), 0, 0, InodeReader.NAME_MAX,
                 fs.superblock().fsid());
     }
