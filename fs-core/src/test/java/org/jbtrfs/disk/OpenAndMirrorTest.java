@@ -166,6 +166,17 @@ class OpenAndMirrorTest {
         assertTrue(e.getMessage().contains("single-device") || e.getMessage().contains("RAID1"), e.getMessage());
     }
 
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"crc32c", "xxhash", "sha256", "blake2"})
+    void readsAndVerifiesEveryChecksumAlgorithm(String csum) throws Exception {
+        Path img = MkfsImages.make(tmp.resolve("csum-" + csum + ".img"), tmp.resolve("root"), 128L << 20, "--csum", csum);
+        try (Filesystem fs = Filesystem.open(img, OpenOptions.readOnlyDefaults().withVerifyDataCsums(true))) {
+            assertTrue(fs.fsInfo().csumType().displayName().startsWith(csum.substring(0, 4)), fs.fsInfo().csumType().displayName());
+            assertArrayEquals(fileData, readAll(fs, "/data.bin"));
+            assertEquals(301, fs.list(fs.root()).size());
+        }
+    }
+
     @Test
     void mapsEveryChunkOfTheImage() throws IOException {
         try (Filesystem fs = open(image, false)) {
