@@ -97,23 +97,14 @@ public final class FsInfo implements AutoCloseable {
     /** Adds every chunk of the chunk tree to the map, and checks there is exactly one device. */
     private void loadChunkTree() throws IOException {
         int[] devices = {0};
-        IOException[] failure = {null};
         btree.scan(chunkTree, DiskKey.MIN, DiskKey.MAX, (key, data, off, len) -> {
-            try {
-                if (key.type() == ItemType.CHUNK_ITEM) {
-                    chunkMap.add(key.offset(), ChunkItem.decode(data, off, len));
-                } else if (key.type() == ItemType.DEV_ITEM) {
-                    devices[0]++;
-                }
-            } catch (IOException e) {
-                failure[0] = e;
-                return false;
+            if (key.type() == ItemType.CHUNK_ITEM) {
+                chunkMap.add(key.offset(), ChunkItem.decode(data, off, len));
+            } else if (key.type() == ItemType.DEV_ITEM) {
+                devices[0]++;
             }
             return true;
         });
-        if (failure[0] != null) {
-            throw failure[0];
-        }
         if (devices[0] != 1) {
             throw new UnsupportedImageException(device + ": chunk tree lists " + devices[0]
                     + " devices; jbtrfs supports single-device filesystems only");

@@ -197,25 +197,16 @@ public final class InodeReader {
         List<DirItem> found = new ArrayList<>();
         List<Long> indexes = new ArrayList<>();
         int want = max - out.size();
-        IOException[] failure = {null};
         fs.btree().scan(root(dir), new DiskKey(dir.ino(), ItemType.DIR_INDEX, Math.max(offset, 2)),
                 new DiskKey(dir.ino(), ItemType.DIR_INDEX, -1L), (key, b, o, l) -> {
-                    try {
-                        List<DirItem> ds = DirItem.decodeAll(b, o, l);
-                        if (ds.size() != 1) {
-                            throw new CorruptImageException("DIR_INDEX " + key + " holds " + ds.size() + " entries, expect 1");
-                        }
-                        found.add(ds.get(0));
-                        indexes.add(key.offset());
-                    } catch (CorruptImageException e) {
-                        failure[0] = e;
-                        return false;
+                    List<DirItem> ds = DirItem.decodeAll(b, o, l);
+                    if (ds.size() != 1) {
+                        throw new CorruptImageException("DIR_INDEX " + key + " holds " + ds.size() + " entries, expect 1");
                     }
+                    found.add(ds.get(0));
+                    indexes.add(key.offset());
                     return found.size() < want;
                 });
-        if (failure[0] != null) {
-            throw failure[0];
-        }
         for (int i = 0; i < found.size(); i++) {
             DirItem d = found.get(i);
             long next = indexes.get(i) + 1;
@@ -254,22 +245,13 @@ public final class InodeReader {
         if (id.ino() == ObjectIds.EMPTY_SUBVOL_DIR) {
             return out;
         }
-        IOException[] failure = {null};
         fs.btree().scan(root(id), new DiskKey(id.ino(), ItemType.XATTR_ITEM, 0),
                 new DiskKey(id.ino(), ItemType.XATTR_ITEM, -1L), (key, b, o, l) -> {
-                    try {
-                        for (DirItem d : DirItem.decodeAll(b, o, l)) {
-                            out.add(d.name());
-                        }
-                    } catch (CorruptImageException e) {
-                        failure[0] = e;
-                        return false;
+                    for (DirItem d : DirItem.decodeAll(b, o, l)) {
+                        out.add(d.name());
                     }
                     return true;
                 });
-        if (failure[0] != null) {
-            throw failure[0];
-        }
         return out;
     }
 
