@@ -109,7 +109,8 @@ public final class ItemType {
         if (type == QGROUP_RELATION || type == QGROUP_INFO || type == QGROUP_LIMIT) {
             return Qgroups.idString(offset);
         }
-        if (offset == -1L) {
+        if (offset == -1L && type != ROOT_ITEM) {
+            // progs prints ROOT_ITEM offsets (snapshot transids, or -1 in a dir item's location) as plain u64.
             return "-1";
         }
         return Long.toUnsignedString(offset);

@@ -50,7 +50,8 @@ public final class ObjectIds {
         if (type == ItemType.DEV_EXTENT) {
             return Long.toUnsignedString(id);
         }
-        if (type == ItemType.QGROUP_RELATION || type == ItemType.QGROUP_INFO || type == ItemType.QGROUP_LIMIT) {
+        if (type == ItemType.QGROUP_RELATION) {
+            // Only a relation's objectid is a qgroup id; QGROUP_INFO and QGROUP_LIMIT keys have objectid 0.
             return Qgroups.idString(id);
         }
         if (type == ItemType.UUID_KEY_SUBVOL || type == ItemType.UUID_KEY_RECEIVED_SUBVOL) {

@@ -131,7 +131,12 @@ public final class ProgsFormat {
      * buffer), cut at the first NUL, bytes decoded as UTF-8 (progs writes them raw).
      */
     public static String cString(byte[] b, int off, int len) {
-        int n = Math.min(len, NAME_BUF_LEN);
+        return cString(b, off, len, NAME_BUF_LEN);
+    }
+
+    /** As {@link #cString(byte[], int, int)} with another cap (STRING_ITEM prints the whole item). */
+    public static String cString(byte[] b, int off, int len, int max) {
+        int n = Math.min(len, max);
         int end = off;
         while (end < off + n && b[end] != 0) {
             end++;
