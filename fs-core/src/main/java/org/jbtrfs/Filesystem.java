@@ -39,7 +39,13 @@ public final class Filesystem implements AutoCloseable {
         this.fs = fs;
         this.inodes = new InodeReader(fs);
         this.rootDir = inodes.subvolumes().topDirectory(inodes.subvolumes().defaultSubvolume());
-        inodes.getattr(rootDir);
+        try {
+            if (!inodes.getattr(rootDir).isDirectory()) {
+                throw new CorruptImageException("the top directory " + rootDir + " is not a directory");
+            }
+        } catch (FsException e) {
+            throw new CorruptImageException("the top directory " + rootDir + " has no inode item", e);
+        }
     }
 
     /** Opens the image file at {@code image}. */

@@ -57,16 +57,27 @@ public final class FileDataReader {
         if (Long.compareUnsigned(pos, size) >= 0 || len == 0) {
             return 0;
         }
-        int n = (int) Math.min(len, size - pos);
+        // size comes from disk: compare unsigned (an i_size with the top bit set must not make n
+        // negative), and stop at the largest file offset so that pos + n cannot overflow.
+        long remaining = size - pos;
+        if (Long.compareUnsigned(remaining, Long.MAX_VALUE - pos) > 0) {
+            remaining = Long.MAX_VALUE - pos;
+        }
+        int n = Long.compareUnsigned(remaining, len) < 0 ? (int) remaining : len;
+        if (n == 0) {
+            return 0;
+        }
         Arrays.fill(dst, off, off + n, (byte) 0);
         boolean verify = fs.options().verifyDataCsums() && (inode.flags() & InodeItem.FLAG_NODATASUM) == 0;
         for (Item it : extentsCovering(root, id.ino(), pos, n)) {
             FileExtentItem fe = FileExtentItem.decode(it.data(), 0, it.size());
             long start = it.key().offset();
             long extLen = fe.isInline() ? fe.ramBytes() : fe.numBytes();
+            // The scan keeps start <= pos + n - 1 < 2^63; a length from disk may still overflow.
+            long extEnd = extLen < 0 || start + extLen < start ? Long.MAX_VALUE : start + extLen;
             long from = Math.max(start, pos);
-            long to = Math.min(start + extLen, pos + n);
-            if (Long.compareUnsigned(from, to) >= 0) {
+            long to = Math.min(extEnd, pos + n);
+            if (from >= to) {
                 continue;
             }
             copyExtent(id, fe, start, from, (int) (to - from), dst, off + (int) (from - pos), verify);
@@ -104,6 +115,13 @@ public final class FileDataReader {
             if (ct != CompressionType.NONE) {
                 checkCompressedSize(where, fe.ramBytes(), data.length);
                 data = Decompressor.decompress(ct, data, 0, data.length, (int) fe.ramBytes(), fs.sectorsize());
+            } else if (fe.ramBytes() != data.length) {
+                // tree-checker.c check_extent_data_item(): an uncompressed inline extent holds ram_bytes.
+                throw new CorruptImageException(where + ": uncompressed inline extent has ram_bytes "
+                        + Le.u64s(fe.ramBytes()) + " but holds " + data.length + " bytes");
+            }
+            if (Long.compareUnsigned(from - start, data.length) >= 0) {
+                return; // past the inline bytes (ram_bytes of a compressed one may say more): zeros
             }
             int srcOff = (int) (from - start);
             int avail = Math.max(0, Math.min(len, data.length - srcOff));
@@ -114,8 +132,11 @@ public final class FileDataReader {
             return; // zeros, already filled
         }
         long inExtent = fe.offset() + (from - start);
+        if (Long.compareUnsigned(inExtent, fe.offset()) < 0) {
+            throw new CorruptImageException(where + ": extent offset " + Le.u64s(fe.offset()) + " overflows");
+        }
         if (ct == CompressionType.NONE) {
-            if (Long.compareUnsigned(inExtent + len, fe.diskNumBytes()) > 0) {
+            if (rangeExceeds(inExtent, len, fe.diskNumBytes())) {
                 throw new CorruptImageException(where + ": range " + Le.u64s(inExtent) + "+" + len
                         + " goes past disk_num_bytes " + Le.u64s(fe.diskNumBytes()));
             }
@@ -126,11 +147,16 @@ public final class FileDataReader {
         byte[] raw = new byte[(int) fe.diskNumBytes()];
         readData(fe.diskBytenr(), 0, raw.length, raw, 0, verify, where);
         byte[] plain = Decompressor.decompress(ct, raw, 0, raw.length, (int) fe.ramBytes(), fs.sectorsize());
-        if (Long.compareUnsigned(inExtent + len, plain.length) > 0) {
+        if (rangeExceeds(inExtent, len, plain.length)) {
             throw new CorruptImageException(where + ": range " + Le.u64s(inExtent) + "+" + len
                     + " goes past ram_bytes " + plain.length);
         }
         System.arraycopy(plain, (int) inExtent, dst, dstOff, len);
+    }
+
+    /** Whether [start, start + len) goes past limit, all unsigned, without overflowing. */
+    private static boolean rangeExceeds(long start, int len, long limit) {
+        return Long.compareUnsigned(start, limit) > 0 || Long.compareUnsigned(len, limit - start) > 0;
     }
 
     private static void checkCompressedSize(String where, long ramBytes, long diskBytes) throws CorruptImageException {

@@ -84,9 +84,31 @@ public final class InodeReader {
 
     public Attr getattr(InodeId id) throws IOException {
         InodeItem i = inodeItem(id);
-        return new Attr(id, (int) i.mode(), i.nlink(), (int) i.uid(), (int) i.gid(), i.rdev(), i.size(),
-                Long.divideUnsigned(i.nbytes(), 512), fs.sectorsize(), i.atime(), i.mtime(), i.ctime(), i.otime(),
+        return new Attr(id, (int) i.mode(), i.nlink(), (int) i.uid(), (int) i.gid(), userRdev(i.rdev()), i.size(),
+                stBlocks(i.nbytes()), fs.sectorsize(), i.atime(), i.mtime(), i.ctime(), i.otime(),
                 i.generation(), i.flags());
+    }
+
+    /**
+     * st_rdev as stat(2) shows it. The inode item holds the kernel's internal dev_t (major in the
+     * bits above 20, minor in the low 20: MKDEV in kdev_t.h), which the kernel hands to user space
+     * re-encoded (new_encode_dev, which glibc's makedev agrees with): minor's low byte, then
+     * major, then the rest of minor. So mknod c 1 3 is stored as 0x100003 and shown as 0x103.
+     */
+    static long userRdev(long onDisk) {
+        long major = (onDisk >>> 20) & 0xfff;
+        long minor = onDisk & 0xfffff;
+        return (minor & 0xff) | (major << 8) | ((minor & ~0xffL) << 12);
+    }
+
+    /**
+     * st_blocks as btrfs_getattr() computes it: nbytes rounded up to whole sectors, in 512-byte
+     * units, so that a 100-byte inline file counts one sector (8), as the kernel shows it.
+     */
+    private long stBlocks(long nbytes) {
+        long sector = fs.sectorsize();
+        long sectors = Long.divideUnsigned(nbytes, sector) + (Long.remainderUnsigned(nbytes, sector) != 0 ? 1 : 0);
+        return sectors * (sector / 512);
     }
 
     private InodeItem requireDir(InodeId dir) throws IOException {
@@ -199,6 +221,12 @@ public final class InodeReader {
         int want = max - out.size();
         fs.btree().scan(root(dir), new DiskKey(dir.ino(), ItemType.DIR_INDEX, Math.max(offset, 2)),
                 new DiskKey(dir.ino(), ItemType.DIR_INDEX, -1L), (key, b, o, l) -> {
+                    if (Long.compareUnsigned(key.offset(), Long.MAX_VALUE) >= 0) {
+                        // Its resume offset (index + 1) would not be a positive off_t: a readdir
+                        // loop would wrap to 0 and start over forever.
+                        throw new CorruptImageException("directory " + dir + ": DIR_INDEX " + key
+                                + " is out of range (readdir offsets end at 2^63-1)");
+                    }
                     List<DirItem> ds = DirItem.decodeAll(b, o, l);
                     if (ds.size() != 1) {
                         throw new CorruptImageException("DIR_INDEX " + key + " holds " + ds.size() + " entries, expect 1");

@@ -76,7 +76,7 @@ final class LsCommand implements Callable<Integer> {
         out.println(sb);
     }
 
-    /** Linux's new_decode_dev: the kernel stores rdev in the inode in that encoding. */
+    /** Linux's new_decode_dev: {@link org.jbtrfs.Attr#rdev()} is in the encoding stat(2) shows. */
     static long major(long rdev) {
         return (rdev & 0xfff00) >>> 8;
     }
