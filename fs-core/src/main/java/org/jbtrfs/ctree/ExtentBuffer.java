@@ -19,7 +19,14 @@ import org.jbtrfs.format.Le;
  *       neither dirty nor under IO. Checked by {@link #isEvictable()}.</li>
  * </ul>
  * Buffers read from disk are verified (checksum and tree-checker) before anyone sees them and are
- * never modified afterwards; the write path (a later issue) works on buffers it allocated itself.
+ * never modified afterwards.
+ *
+ * <h2>Writing</h2>
+ * The write path modifies only buffers it allocated in the running transaction (COW: a block
+ * already on disk is copied first, {@link CowBTree}). Such a buffer is {@link #isDirty() dirty}
+ * from allocation until its transaction writes it; a dirty buffer is never evicted, because the
+ * cache holds the only copy. Mutators assert that the buffer is dirty. All access to a dirty
+ * buffer happens under its root's lock ({@link CowRoot#lock}).
  */
 public final class ExtentBuffer {
     private final long bytenr;
@@ -30,9 +37,65 @@ public final class ExtentBuffer {
     /** Set on access, cleared by the eviction sweep (second-chance CLOCK). */
     volatile boolean recentlyUsed;
 
+    /** Set while the buffer holds changes not yet written (EXTENT_BUFFER_DIRTY). */
+    private volatile boolean dirty;
+
     public ExtentBuffer(long bytenr, byte[] data) {
         this.bytenr = bytenr;
         this.data = data;
+    }
+
+    /** A fresh zeroed dirty buffer of {@code nodesize} bytes for a newly allocated tree block. */
+    public static ExtentBuffer allocate(long bytenr, int nodesize) {
+        ExtentBuffer eb = new ExtentBuffer(bytenr, new byte[nodesize]);
+        eb.dirty = true;
+        Header.setBytenr(eb.data, bytenr);
+        return eb;
+    }
+
+    public boolean isDirty() {
+        return dirty;
+    }
+
+    /** Marks the buffer written (clean); it may be evicted from now on. */
+    public void clearDirty() {
+        dirty = false;
+    }
+
+    /** Marks a buffer dirty again: only for a block freed and reused in the same transaction. */
+    void markDirty() {
+        dirty = true;
+    }
+
+    public void setNritems(int n) {
+        assert dirty : this;
+        Header.setNritems(data, n);
+    }
+
+    public void setKey(int slot, DiskKey k) {
+        assert dirty : this;
+        k.write(data, isLeaf() ? Header.itemOffset(slot) : Header.keyPtrOffset(slot));
+    }
+
+    /** Sets leaf item {@code slot}'s data offset, relative to the end of the header as on disk. */
+    void setItemOffsetRaw(int slot, int offsetFromHeaderEnd) {
+        assert dirty : this;
+        Le.putU32(data, Header.itemOffset(slot) + Header.ITEM_OFF_OFFSET, offsetFromHeaderEnd);
+    }
+
+    void setItemSize(int slot, int size) {
+        assert dirty : this;
+        Le.putU32(data, Header.itemOffset(slot) + Header.ITEM_OFF_SIZE, size);
+    }
+
+    public void setBlockptr(int slot, long bytenr) {
+        assert dirty && !isLeaf() : this;
+        Le.putU64(data, Header.keyPtrOffset(slot) + Header.KEY_PTR_OFF_BLOCKPTR, bytenr);
+    }
+
+    public void setPtrGeneration(int slot, long gen) {
+        assert dirty && !isLeaf() : this;
+        Le.putU64(data, Header.keyPtrOffset(slot) + Header.KEY_PTR_OFF_GENERATION, gen);
     }
 
     public long bytenr() {
@@ -144,7 +207,7 @@ public final class ExtentBuffer {
 
     /** Whether the cache may drop this buffer now: no users, not dirty, no IO. */
     boolean isEvictable() {
-        return users.get() == 0;
+        return users.get() == 0 && !dirty;
     }
 
     @Override

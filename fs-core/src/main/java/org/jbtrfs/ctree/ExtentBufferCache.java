@@ -87,6 +87,37 @@ public final class ExtentBufferCache {
         }
     }
 
+    /**
+     * Puts a buffer the write path just allocated into the cache, replacing whatever stale buffer
+     * the address held before it was freed and reused, and returns it with a user reference.
+     */
+    public ExtentBuffer insertNew(ExtentBuffer eb) {
+        assert eb.isDirty() : "only freshly allocated buffers are inserted: " + eb;
+        eb.inCache = true;
+        eb.recentlyUsed = true;
+        eb.retain();
+        ExtentBuffer old = buffers.put(eb.bytenr(), eb);
+        if (old != null) {
+            old.inCache = false;
+            bytesCached.addAndGet(-old.length());
+        }
+        if (bytesCached.addAndGet(eb.length()) > limitBytes) {
+            evict();
+        }
+        return eb;
+    }
+
+    /**
+     * Drops a buffer whose block was freed before it was ever written (allocated and freed in the
+     * same transaction): its contents must never be read again.
+     */
+    public void forget(ExtentBuffer eb) {
+        if (buffers.remove(eb.bytenr(), eb)) {
+            eb.inCache = false;
+            bytesCached.addAndGet(-eb.length());
+        }
+    }
+
     /** Sweeps until under the low-water mark or nothing more can go. */
     void evict() {
         if (!evictLock.tryLock()) {
@@ -125,6 +156,15 @@ public final class ExtentBufferCache {
             bytesCached.addAndGet(-eb.length());
             evictions.incrementAndGet();
         }
+    }
+
+    /** Sum of user references over cached buffers: for leak checks in tests and at unmount. */
+    public long usersHeld() {
+        long n = 0;
+        for (ExtentBuffer eb : buffers.values()) {
+            n += eb.users();
+        }
+        return n;
     }
 
     public long bytesCached() {
