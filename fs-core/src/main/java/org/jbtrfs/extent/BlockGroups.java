@@ -1,0 +1,334 @@
+package org.jbtrfs.extent;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.jbtrfs.CorruptImageException;
+import org.jbtrfs.Errno;
+import org.jbtrfs.FsException;
+import org.jbtrfs.ctree.BTree;
+import org.jbtrfs.ctree.Item;
+import org.jbtrfs.ctree.TreeRoot;
+import org.jbtrfs.device.ChunkMap;
+import org.jbtrfs.format.BlockGroupItem;
+import org.jbtrfs.format.DiskKey;
+import org.jbtrfs.format.FreeSpaceInfo;
+import org.jbtrfs.format.ItemType;
+import org.jbtrfs.format.Le;
+
+/**
+ * The block groups of a filesystem and the extent allocator over them (block-group.c,
+ * free-space-cache.c, free-space-tree.c load, and find_free_extent / pinning in extent-tree.c).
+ *
+ * <h2>Lifecycle of an extent's space</h2>
+ * <ol>
+ *   <li>{@link #reserve}: the allocator takes a range out of a block group's allocatable space
+ *       (reserved: no extent item yet).</li>
+ *   <li>Running the delayed refs inserts the extent item: {@link #extentAllocated} moves the
+ *       bytes from reserved to used and out of the free space the free space tree will show.</li>
+ *   <li>Freed before its item existed (allocated and dropped in the same transaction, never
+ *       written): {@link #unreserve} gives the range straight back.</li>
+ *   <li>The last reference goes away: {@link #extentFreed} makes it free on disk but keeps it
+ *       pinned — not allocatable — until {@link #unpinAll} after the commit, because the last
+ *       committed trees may still point there.</li>
+ * </ol>
+ * Each block group's counters and free space views are guarded by its own lock; the map of block
+ * groups changes only when chunks are added (under {@link #groupsLock}).
+ */
+public final class BlockGroups implements ExtentAccounting {
+    private final TreeMap<Long, BlockGroup> groups = new TreeMap<>(Long::compareUnsigned);
+    /** Guards {@link #groups}. Rank: above the block group locks. */
+    private final Object groupsLock = new Object();
+    private final int sectorsize;
+
+    public BlockGroups(int sectorsize) {
+        this.sectorsize = sectorsize;
+    }
+
+    /**
+     * Loads every block group of the chunk map: its BLOCK_GROUP_ITEM for {@code used}, and its free
+     * space from the free space tree ({@code fstRoot}, extents or bitmaps) — or, when the image has
+     * none, as the complement of the extent items in the extent tree.
+     */
+    public static BlockGroups load(BTree bt, ChunkMap chunks, TreeRoot bgRoot, TreeRoot extentRoot, TreeRoot fstRoot,
+            int sectorsize, int nodesize) throws IOException {
+        BlockGroups bgs = new BlockGroups(sectorsize);
+        for (ChunkMap.Mapping m : chunks.mappings()) {
+            Item it = bt.lookup(bgRoot, new DiskKey(m.logical(), ItemType.BLOCK_GROUP_ITEM, m.length()));
+            if (it == null) {
+                throw new CorruptImageException("chunk " + Le.u64s(m.logical()) + " has no BLOCK_GROUP_ITEM");
+            }
+            BlockGroupItem bgi = BlockGroupItem.decode(it.data(), 0, it.size());
+            if (bgi.flags() != m.type()) {
+                throw new CorruptImageException("block group " + Le.u64s(m.logical()) + " flags " + Le.u64s(bgi.flags())
+                        + " differ from its chunk's " + Le.u64s(m.type()));
+            }
+            FreeSpaceMap free = fstRoot != null ? loadFromFreeSpaceTree(bt, fstRoot, m.logical(), m.length(), sectorsize)
+                    : loadFromExtentTree(bt, extentRoot, m.logical(), m.length(), nodesize);
+            if (bgi.used() + free.totalBytes() != m.length()) {
+                throw new CorruptImageException("block group " + Le.u64s(m.logical()) + ": used " + Le.u64s(bgi.used())
+                        + " + free " + free.totalBytes() + " != length " + Le.u64s(m.length()));
+            }
+            BlockGroup bg = new BlockGroup(m.logical(), m.length(), bgi.flags(), bgi.used(), free);
+            if (fstRoot != null) {
+                Item info = bt.lookup(fstRoot, new DiskKey(m.logical(), ItemType.FREE_SPACE_INFO, m.length()));
+                FreeSpaceInfo fsi = FreeSpaceInfo.decode(info.data(), 0, info.size());
+                BlockGroupWriter.markBitmaps(bg, (fsi.flags() & FreeSpaceInfo.USING_BITMAPS) != 0);
+            }
+            bgs.add(bg);
+        }
+        return bgs;
+    }
+
+    static FreeSpaceMap loadFromFreeSpaceTree(BTree bt, TreeRoot fst, long start, long length, int sectorsize)
+            throws IOException {
+        Item info = bt.lookup(fst, new DiskKey(start, ItemType.FREE_SPACE_INFO, length));
+        if (info == null) {
+            throw new CorruptImageException("free space tree has no FREE_SPACE_INFO for block group " + Le.u64s(start));
+        }
+        FreeSpaceInfo fsi = FreeSpaceInfo.decode(info.data(), 0, info.size());
+        FreeSpaceMap free = new FreeSpaceMap();
+        long end = start + length;
+        long[] extents = {0};
+        bt.scan(fst, new DiskKey(start, ItemType.FREE_SPACE_EXTENT, 0), new DiskKey(end - 1, ItemType.FREE_SPACE_BITMAP, -1L),
+                (key, b, o, l) -> {
+                    long s = key.objectid();
+                    long len = key.offset();
+                    if (key.type() != ItemType.FREE_SPACE_EXTENT && key.type() != ItemType.FREE_SPACE_BITMAP) {
+                        return true;
+                    }
+                    if (len <= 0 || Long.compareUnsigned(s, start) < 0 || Long.compareUnsigned(s + len, end) > 0) {
+                        throw new CorruptImageException("free space item " + key + " outside block group " + Le.u64s(start));
+                    }
+                    if (key.type() == ItemType.FREE_SPACE_EXTENT) {
+                        addChecked(free, s, len, key);
+                        extents[0]++;
+                    } else {
+                        extents[0] += addBitmap(free, s, len, b, o, l, sectorsize, key);
+                    }
+                    return true;
+                });
+        if (extents[0] != fsi.extentCount() && (fsi.flags() & FreeSpaceInfo.USING_BITMAPS) == 0) {
+            throw new CorruptImageException("free space tree for block group " + Le.u64s(start) + " has " + extents[0]
+                    + " extents, FREE_SPACE_INFO says " + fsi.extentCount());
+        }
+        return free;
+    }
+
+    private static void addChecked(FreeSpaceMap free, long s, long len, DiskKey key) throws CorruptImageException {
+        try {
+            free.add(s, len);
+        } catch (AssertionError e) {
+            throw new CorruptImageException("free space item " + key + " overlaps another: " + e.getMessage());
+        }
+    }
+
+    /** A FREE_SPACE_BITMAP: one bit per sector from the key's objectid, least significant bit first. */
+    private static long addBitmap(FreeSpaceMap free, long s, long len, byte[] b, int o, int l, int sectorsize, DiskKey key)
+            throws CorruptImageException {
+        long bits = len / sectorsize;
+        if ((bits + 7) / 8 != l) {
+            throw new CorruptImageException("free space bitmap " + key + " has " + l + " bytes for " + bits + " sectors");
+        }
+        long runs = 0;
+        long runStart = -1;
+        for (long i = 0; i <= bits; i++) {
+            boolean set = i < bits && (b[o + (int) (i >>> 3)] & (1 << (i & 7))) != 0;
+            if (set && runStart < 0) {
+                runStart = i;
+            } else if (!set && runStart >= 0) {
+                addChecked(free, s + runStart * sectorsize, (i - runStart) * sectorsize, key);
+                runs++;
+                runStart = -1;
+            }
+        }
+        return runs;
+    }
+
+    /** Free space as the complement of EXTENT_ITEM / METADATA_ITEM keys inside the group. */
+    static FreeSpaceMap loadFromExtentTree(BTree bt, TreeRoot extent, long start, long length, int nodesize)
+            throws IOException {
+        FreeSpaceMap free = new FreeSpaceMap();
+        long[] cursor = {start};
+        long end = start + length;
+        bt.scan(extent, new DiskKey(start, 0, 0), new DiskKey(end - 1, 0xff, -1L), (key, b, o, l) -> {
+            long len;
+            if (key.type() == ItemType.EXTENT_ITEM) {
+                len = key.offset();
+            } else if (key.type() == ItemType.METADATA_ITEM) {
+                len = nodesize;
+            } else {
+                return true;
+            }
+            if (key.objectid() < cursor[0]) {
+                throw new CorruptImageException("extent item " + key + " overlaps the previous extent");
+            }
+            if (key.objectid() > cursor[0]) {
+                free.add(cursor[0], key.objectid() - cursor[0]);
+            }
+            cursor[0] = key.objectid() + len;
+            return true;
+        });
+        if (cursor[0] < end) {
+            free.add(cursor[0], end - cursor[0]);
+        }
+        return free;
+    }
+
+    public void add(BlockGroup bg) {
+        synchronized (groupsLock) {
+            Map.Entry<Long, BlockGroup> below = groups.floorEntry(bg.start());
+            assert below == null || below.getValue().end() <= bg.start() : "block groups overlap: " + bg;
+            groups.put(bg.start(), bg);
+        }
+    }
+
+    /** The block group holding {@code logical}, or null. */
+    public BlockGroup find(long logical) {
+        synchronized (groupsLock) {
+            Map.Entry<Long, BlockGroup> e = groups.floorEntry(logical);
+            return e != null && Long.compareUnsigned(logical, e.getValue().end()) < 0 ? e.getValue() : null;
+        }
+    }
+
+    public Collection<BlockGroup> all() {
+        synchronized (groupsLock) {
+            return new ArrayList<>(groups.values());
+        }
+    }
+
+    private BlockGroup require(long bytenr, long numBytes) {
+        BlockGroup bg = find(bytenr);
+        if (bg == null || Long.compareUnsigned(bytenr + numBytes, bg.end()) > 0) {
+            throw new AssertionError("extent " + Le.u64s(bytenr) + "+" + numBytes + " is not inside one block group");
+        }
+        return bg;
+    }
+
+    /**
+     * find_free_extent(), first fit: reserves {@code numBytes} in a block group of {@code type}
+     * (DATA, METADATA or SYSTEM), preferring addresses at or after {@code hint}. Throws ENOSPC
+     * when no block group of that type has room (the caller then allocates a chunk or gives up).
+     */
+    public long reserve(long type, long numBytes, long hint) throws FsException {
+        assert numBytes > 0 && numBytes % sectorsize == 0 : "unaligned allocation of " + numBytes;
+        for (int pass = 0; pass < 2; pass++) {
+            for (BlockGroup bg : all()) {
+                if ((bg.flags() & BlockGroupItem.TYPE_MASK) != type || bg.readOnly) {
+                    continue;
+                }
+                if (pass == 0 && Long.compareUnsigned(bg.end(), hint) <= 0) {
+                    continue;
+                }
+                bg.lock.lock();
+                try {
+                    long from = pass == 0 ? Math.max(bg.start(), hint) : bg.start();
+                    long at = bg.allocatable.findFirstFit(numBytes, from, sectorsize);
+                    if (at >= 0) {
+                        bg.allocatable.remove(at, numBytes);
+                        bg.reserved += numBytes;
+                        assert bg.countersBalance();
+                        return at;
+                    }
+                } finally {
+                    bg.lock.unlock();
+                }
+            }
+        }
+        throw new FsException(Errno.ENOSPC, "no room for " + numBytes + " bytes in " + BlockGroupItem.flagsString(type)
+                + " block groups");
+    }
+
+    /** Gives back a reservation whose extent item was never inserted. */
+    public void unreserve(long bytenr, long numBytes) {
+        BlockGroup bg = require(bytenr, numBytes);
+        bg.lock.lock();
+        try {
+            assert bg.reserved >= numBytes : bg + " reserved " + bg.reserved + " < " + numBytes;
+            bg.reserved -= numBytes;
+            bg.allocatable.add(bytenr, numBytes);
+            assert bg.countersBalance();
+        } finally {
+            bg.lock.unlock();
+        }
+    }
+
+    @Override
+    public void extentAllocated(long transid, long bytenr, long numBytes, boolean metadata) {
+        BlockGroup bg = require(bytenr, numBytes);
+        bg.lock.lock();
+        try {
+            assert bg.reserved >= numBytes : bg + " inserting an extent that was not reserved: " + Le.u64s(bytenr);
+            bg.reserved -= numBytes;
+            bg.used += numBytes;
+            bg.freeOnDisk.remove(bytenr, numBytes);
+            bg.dirty = true;
+            assert bg.countersBalance();
+        } finally {
+            bg.lock.unlock();
+        }
+    }
+
+    @Override
+    public void extentFreed(long transid, long bytenr, long numBytes, boolean metadata) {
+        BlockGroup bg = require(bytenr, numBytes);
+        bg.lock.lock();
+        try {
+            assert bg.used >= numBytes : bg + " used " + bg.used + " < freed " + numBytes;
+            bg.used -= numBytes;
+            bg.pinned += numBytes;
+            bg.freeOnDisk.add(bytenr, numBytes);
+            bg.pinnedRanges().add(bytenr, numBytes);
+            bg.dirty = true;
+            assert bg.countersBalance();
+        } finally {
+            bg.lock.unlock();
+        }
+    }
+
+    /** unpin_extent_range() for every group, after a commit: pinned space becomes allocatable. */
+    public void unpinAll() {
+        for (BlockGroup bg : all()) {
+            bg.lock.lock();
+            try {
+                for (long[] r : bg.pinnedRanges().extents()) {
+                    bg.allocatable.add(r[0], r[1]);
+                }
+                bg.pinned = 0;
+                bg.clearPinnedRanges();
+                assert bg.countersBalance();
+            } finally {
+                bg.lock.unlock();
+            }
+        }
+    }
+
+    /** Sum of used bytes: the superblock's bytes_used. */
+    public long bytesUsed() {
+        long n = 0;
+        for (BlockGroup bg : all()) {
+            n += bg.used();
+        }
+        return n;
+    }
+
+    /** The groups whose item or free space tree entries must be written, clearing the mark. */
+    public List<BlockGroup> takeDirty() {
+        List<BlockGroup> out = new ArrayList<>();
+        for (BlockGroup bg : all()) {
+            bg.lock.lock();
+            try {
+                if (bg.dirty) {
+                    bg.dirty = false;
+                    out.add(bg);
+                }
+            } finally {
+                bg.lock.unlock();
+            }
+        }
+        return out;
+    }
+}
