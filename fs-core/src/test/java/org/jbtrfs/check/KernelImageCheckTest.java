@@ -186,22 +186,4 @@ class KernelImageCheckTest {
         }
     }
 
-    /** Not a test by default: -Djbtrfs.check.bigImage=true times a check of a filled 1 GiB kernel image. */
-    @Test
-    void timeOneGibImage() throws Exception {
-        org.junit.jupiter.api.Assumptions.assumeTrue(Boolean.getBoolean("jbtrfs.check.bigImage"),
-                "skipped: set -Djbtrfs.check.bigImage=true to time a 1 GiB image");
-        Path img = KernelImages.build(work.resolve("big.img"), 1L << 30, null, m -> m.sh(
-                "mkdir a b && for i in $(seq 1 20); do head -c 30000000 /dev/urandom > a/big$i; done"
-                + " && for i in $(seq 1 20000); do head -c $((i * 7919 % 16000)) /dev/urandom > b/f$i; done"
-                + " && btrfs -q subvolume snapshot . snap"));
-        for (boolean data : new boolean[] {false, true, false, true}) {
-            long t0 = System.nanoTime();
-            CheckReport r = CheckAssertions.check(img, data);
-            System.out.printf("KernelImageCheckTest 1 GiB, data csums %s: %d ms: %s%n", data,
-                    (System.nanoTime() - t0) / 1_000_000, r.summary());
-            assertTrue(r.clean(), r.toString());
-        }
-    }
-
 }
