@@ -404,7 +404,11 @@ public final class CowBTree {
         alloc.freeTreeBlock(transid, root.id(), gone, parent.bytenr());
         if (parent.nritems() == 0) {
             if (p.nodes[level + 2] == null) {
-                Header.setLevel(parent.data(), 0); // the tree is empty: the root becomes an empty leaf
+                // The tree is empty: a fresh empty leaf becomes the root. (Turning the node into a
+                // leaf in place would break its METADATA_ITEM, whose key carries the level.)
+                ExtentBuffer leaf = alloc.allocTreeBlock(transid, root.id(), 0, null, parent.bytenr());
+                root.setNode(leaf);
+                alloc.freeTreeBlock(transid, root.id(), parent, 0);
             } else {
                 removeBlock(transid, root, p, level + 1);
             }

@@ -58,6 +58,18 @@ import org.jbtrfs.format.ObjectIds;
  * must-insert flag; {@link #checkRefCleanup} removes such a head at once (check_ref_cleanup), so
  * the tree block code can reuse the space without ever touching the extent tree.
  *
+ * <h2>For callers</h2>
+ * <ul>
+ *   <li>A tree block allocator (btrfs_alloc_tree_block) queues {@code addTreeRef(..., ADD,
+ *       newlyAllocated=true, firstKey, transid)} with the owner tree as root and parent 0.</li>
+ *   <li>Freeing a tree block (btrfs_free_tree_block) queues {@code addTreeRef(..., DROP, false, ...)};
+ *       a normal tree drops its root-keyed ref, so the parent argument stays 0 (only relocation
+ *       trees and FULL_BACKREF blocks use shared refs). A block of the running transaction that was
+ *       never written then asks {@link #checkRefCleanup}: true means the space is free again now.</li>
+ *   <li>A file extent written queues {@code addDataRef(..., ADD, 1, newlyAllocated=true, transid)};
+ *       cloning adds refs, dropping a file extent item drops one.</li>
+ * </ul>
+ *
  * <h2>Locks and threads</h2>
  * {@link #lock} guards the head map, every head's mutable fields and nodes, and the counters. It is
  * a leaf lock (the kernel's spinlock): nothing waits, does IO or takes another lock while holding

@@ -56,6 +56,12 @@ import org.jbtrfs.ctree.CowRoot;
  * any tree lock — in particular never from inside a tree operation or a
  * {@link org.jbtrfs.ctree.TreeBlockAllocator} callback (asserted for the extent root): the run
  * would modify the extent tree in the middle of another modification.
+ *
+ * <p>{@link ExtentAccounting} and the tree block allocator are called by the runner thread with the
+ * head's run mutex and the extent root's write lock held, but never while a path into the extent
+ * tree is open. They may queue delayed refs (COW of the free space tree does) and take locks ranked
+ * below the extent root; they must not run delayed refs. For data, extentFreed is where the
+ * checksums of the extent go too (do_free_extent_accounting deletes them in the kernel).
  */
 public final class ExtentRefsRunner {
     /** {@code maxHeads} for "until the queue is empty, including refs queued during the run" (count -1). */

@@ -79,6 +79,9 @@ final class ExtentRefsUpdater {
         DelayedRefHead h = w.head();
         pr.insertPending = w.mustInsertReserved();
         boolean opPending = w.hasExtentOp();
+        if (pr.insertPending && !w.nodes().isEmpty() && w.nodes().get(0).action != DelayedRefs.Action.ADD) {
+            throw abort(w, "newly allocated, but only drops are queued: " + w.nodes());
+        }
         for (DelayedRefNode n : w.nodes()) {
             if (!h.isData && n.refMod != 1) {
                 throw abort(w, "tree block has " + n.refMod + " references rather than 1: " + n);
@@ -93,8 +96,7 @@ final class ExtentRefsUpdater {
             }
         }
         if (pr.insertPending) {
-            // Every ref of the new extent cancelled out (only drops would reach here, and a drop of
-            // a never-inserted extent aborts above). cleanup_ref_head pins the reserved range; the
+            // Every ref of the new extent cancelled out. cleanup_ref_head pins the reserved range; the
             // accounting interface knows allocated and freed, and the two together do the same:
             // reserved -> used -> pinned until the commit, the free space tree untouched in net.
             assert w.nodes().isEmpty() : w.nodes();

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -77,7 +78,7 @@ class DelayedRefsTest {
 
     static Step[] times(int n, Step s) {
         Step[] a = new Step[n];
-        java.util.Arrays.fill(a, s);
+        Arrays.fill(a, s);
         return a;
     }
 

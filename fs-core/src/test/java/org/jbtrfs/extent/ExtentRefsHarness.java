@@ -2,6 +2,7 @@ package org.jbtrfs.extent;
 
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -68,7 +69,7 @@ final class ExtentRefsHarness implements TreeBlockAllocator, ExtentAccounting {
     final Map<Long, Integer> allocatedTimes = new HashMap<>();
     final Map<Long, Integer> freedTimes = new HashMap<>();
     /** Every head run the observer heard of; runners may report from several threads. */
-    final List<DelayedRefObserver.HeadRun> observed = java.util.Collections.synchronizedList(new ArrayList<>());
+    final List<DelayedRefObserver.HeadRun> observed = Collections.synchronizedList(new ArrayList<>());
 
     long transid;
     DelayedRefs refs;

@@ -35,10 +35,14 @@ import org.junit.jupiter.params.provider.ValueSource;
  * Prints the seed; replay with -Djbtrfs.seed=N.
  */
 class ExtentRefsModelTest {
-    static final int TRANSACTIONS = Integer.getInteger("jbtrfs.extent.txns", 60);
+    static final int TRANSACTIONS = Integer.getInteger("jbtrfs.extent.txns", 100);
     static final long META_BASE = 1L << 32;
     static final long DATA_BASE = 1L << 36;
     static final long[] ROOTS = {5, 7, 256, 257, 258, 300, 1L << 40};
+    /** Addresses per kind; at most {@link #MAX_EXTENTS} are used at once, so a free one is always near. */
+    static final int SLOTS = 2000;
+    /** Above this many extents the model drains, which keeps each full comparison cheap. */
+    static final int MAX_EXTENTS = 400;
 
     /** One extent of the model: size, kind, level and its backrefs with their counts. */
     static final class MExtent {
@@ -136,6 +140,9 @@ class ExtentRefsModelTest {
 
     private void randomOp() {
         int r = rnd.nextInt(100);
+        if (model.extents.size() > MAX_EXTENTS && r < 40) {
+            r += 55; // a full model drains: drops instead of allocations and adds
+        }
         if (r < 20 || model.extents.isEmpty()) {
             allocate();
         } else if (r < 55) {
@@ -148,17 +155,24 @@ class ExtentRefsModelTest {
     }
 
     private long pickExtent() {
-        Long b = model.extents.ceilingKey(rnd.nextBoolean() ? META_BASE + rnd.nextInt(400) * 16384L
-                : DATA_BASE + rnd.nextInt(400) * 65536L);
+        Long b = model.extents.ceilingKey(rnd.nextBoolean() ? META_BASE + rnd.nextInt(SLOTS) * 16384L
+                : DATA_BASE + rnd.nextInt(SLOTS) * 65536L);
         return b != null ? b : model.extents.firstKey();
+    }
+
+    /** A free address of the kind asked for: no extent in the model, not freed in this transaction. */
+    private long freeAddress(boolean metadata) {
+        while (true) {
+            long bytenr = metadata ? META_BASE + rnd.nextInt(SLOTS) * 16384L : DATA_BASE + rnd.nextInt(SLOTS) * 65536L;
+            if (!model.extents.containsKey(bytenr) && !pinnedThisTxn.contains(bytenr)) {
+                return bytenr;
+            }
+        }
     }
 
     private void allocate() {
         boolean metadata = rnd.nextBoolean();
-        long bytenr;
-        do {
-            bytenr = metadata ? META_BASE + rnd.nextInt(400) * 16384L : DATA_BASE + rnd.nextInt(400) * 65536L;
-        } while (model.extents.containsKey(bytenr) || pinnedThisTxn.contains(bytenr));
+        long bytenr = freeAddress(metadata);
         MExtent e = metadata ? new MExtent(h.nodesize, true, rnd.nextInt(4)) : new MExtent(4096L * (1 + rnd.nextInt(16)), false, -1);
         DelayedRefKey k = randomKey(e);
         long count = metadata ? 1 : 1 + rnd.nextInt(3);
@@ -287,18 +301,12 @@ class ExtentRefsModelTest {
                 }
             }
             case 2 -> { // an add to an extent that has no item and was not allocated now
-                long nb;
-                do {
-                    nb = DATA_BASE + rnd.nextInt(400) * 65536L;
-                } while (model.extents.containsKey(nb));
+                long nb = freeAddress(false);
                 queue(nb, new MExtent(8192, false, -1), DelayedRefKey.extentData(5, 300, 0), Action.ADD, 1, false);
                 b = nb;
             }
             case 3 -> { // a drop on an extent with no item
-                long nb;
-                do {
-                    nb = META_BASE + rnd.nextInt(400) * 16384L;
-                } while (model.extents.containsKey(nb));
+                long nb = freeAddress(true);
                 queue(nb, new MExtent(h.nodesize, true, 0), DelayedRefKey.treeBlock(5), Action.DROP, 1, false);
                 b = nb;
             }

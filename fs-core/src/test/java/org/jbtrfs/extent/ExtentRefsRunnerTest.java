@@ -15,11 +15,14 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.TreeMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Stream;
 import org.jbtrfs.extent.DelayedRefs.Action;
 import org.jbtrfs.extent.ExtentRefsHarness.ExtentState;
 import org.jbtrfs.format.DiskKey;
-import org.jbtrfs.format.ExtentDataRef;
 import org.jbtrfs.format.ExtentItem;
 import org.jbtrfs.format.ItemType;
 import org.junit.jupiter.api.Test;
@@ -448,10 +451,10 @@ class ExtentRefsRunnerTest {
         ExtentRefsHarness h = new ExtentRefsHarness(4096, 64L << 20, new Random(9), BackrefCodec.KERNEL_HASH);
         int queuers = 4;
         int extentsEach = 150;
-        java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
-        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(queuers + 2);
-        List<java.util.concurrent.Future<Map<Long, Map<DelayedRefKey, Long>>>> results = new ArrayList<>();
-        List<java.util.concurrent.Future<?>> runners = new ArrayList<>();
+        AtomicBoolean done = new AtomicBoolean();
+        ExecutorService pool = Executors.newFixedThreadPool(queuers + 2);
+        List<Future<Map<Long, Map<DelayedRefKey, Long>>>> results = new ArrayList<>();
+        List<Future<?>> runners = new ArrayList<>();
         Map<Long, Map<DelayedRefKey, Long>> expect = new TreeMap<>();
         try {
             for (int r = 0; r < 2; r++) {
