@@ -58,8 +58,7 @@ public final class BTree {
     }
 
     private ExtentBuffer readChild(ExtentBuffer parent, int slot) throws IOException {
-        return reader.read(parent.blockptr(slot),
-                new TreeBlockReader.Expect(parent.level() - 1, parent.ptrGeneration(slot), parent.key(slot)));
+        return reader.read(parent.blockptr(slot), TreeBlockReader.Expect.child(parent, slot));
     }
 
     /**

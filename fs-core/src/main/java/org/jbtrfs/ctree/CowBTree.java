@@ -131,8 +131,7 @@ public final class CowBTree {
     }
 
     private ExtentBuffer readChild(ExtentBuffer parent, int slot) throws IOException {
-        return reader.reader().read(parent.blockptr(slot),
-                new TreeBlockReader.Expect(parent.level() - 1, parent.ptrGeneration(slot), parent.key(slot)));
+        return reader.reader().read(parent.blockptr(slot), TreeBlockReader.Expect.child(parent, slot));
     }
 
     /**

@@ -28,9 +28,24 @@ import org.jbtrfs.format.Le;
  */
 public final class TreeBlockReader {
     /** What a parent pointer says about the child; fields that are unknown are -1 or null. */
-    public record Expect(int level, long generation, DiskKey firstKey) {
+    /**
+     * What a parent pointer says about the child; fields that are unknown are -1 or null.
+     * {@code nextKey} is the parent's key for the next child: every key of this child must be
+     * below it, or keys would repeat or go backwards across siblings (a readdir that never ends).
+     */
+    public record Expect(int level, long generation, DiskKey firstKey, DiskKey nextKey) {
+        public Expect(int level, long generation, DiskKey firstKey) {
+            this(level, generation, firstKey, null);
+        }
+
         public static Expect level(int level) {
-            return new Expect(level, -1, null);
+            return new Expect(level, -1, null, null);
+        }
+
+        /** What {@code parent}'s pointer at {@code slot} promises. */
+        public static Expect child(ExtentBuffer parent, int slot) {
+            return new Expect(parent.level() - 1, parent.ptrGeneration(slot), parent.key(slot),
+                    slot + 1 < parent.nritems() ? parent.key(slot + 1) : null);
         }
     }
 
@@ -127,6 +142,14 @@ public final class TreeBlockReader {
             if (DiskKey.compare(b, keyOff, e.firstKey()) != 0) {
                 throw new CorruptImageException(where + ": first key " + DiskKey.read(b, keyOff) + ", parent expects "
                         + e.firstKey());
+            }
+        }
+        long n = Header.nritems(b);
+        if (e.nextKey() != null && n > 0) {
+            int lastOff = Header.level(b) == 0 ? Header.itemOffset((int) n - 1) : Header.keyPtrOffset((int) n - 1);
+            if (DiskKey.compare(b, lastOff, e.nextKey()) >= 0) {
+                throw new CorruptImageException(where + ": last key " + DiskKey.read(b, lastOff)
+                        + " is not below the parent's next key " + e.nextKey());
             }
         }
     }
