@@ -119,10 +119,8 @@ public final class BlockGroups implements ExtentAccounting {
     }
 
     private static void addChecked(FreeSpaceMap free, long s, long len, DiskKey key) throws CorruptImageException {
-        try {
-            free.add(s, len);
-        } catch (AssertionError e) {
-            throw new CorruptImageException("free space item " + key + " overlaps another: " + e.getMessage());
+        if (!free.tryAdd(s, len)) {
+            throw new CorruptImageException("free space item " + key + " is empty or overlaps another free range");
         }
     }
 
@@ -166,8 +164,12 @@ public final class BlockGroups implements ExtentAccounting {
             if (key.objectid() < cursor[0]) {
                 throw new CorruptImageException("extent item " + key + " overlaps the previous extent");
             }
-            if (key.objectid() > cursor[0]) {
-                free.add(cursor[0], key.objectid() - cursor[0]);
+            if (len <= 0 || Long.compareUnsigned(key.objectid() + len, end) > 0) {
+                throw new CorruptImageException("extent item " + key + " does not fit its block group "
+                        + Le.u64s(start) + "+" + Le.u64s(length));
+            }
+            if (key.objectid() > cursor[0] && !free.tryAdd(cursor[0], key.objectid() - cursor[0])) {
+                throw new CorruptImageException("extent item " + key + " leaves an invalid free range");
             }
             cursor[0] = key.objectid() + len;
             return true;

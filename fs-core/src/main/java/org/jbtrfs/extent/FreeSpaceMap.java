@@ -48,6 +48,23 @@ public final class FreeSpaceMap {
         total += len;
     }
 
+    /**
+     * Like {@link #add} for ranges read from disk: returns false, changing nothing, when the range
+     * is empty or overlaps a free range (always checked, not an assert: the bytes are not ours).
+     */
+    public boolean tryAdd(long start, long len) {
+        if (len <= 0 || start + len < start) {
+            return false;
+        }
+        Map.Entry<Long, Long> below = ranges.floorEntry(start);
+        Map.Entry<Long, Long> above = ranges.ceilingEntry(start);
+        if ((below != null && below.getValue() > start) || (above != null && above.getKey() < start + len)) {
+            return false;
+        }
+        add(start, len);
+        return true;
+    }
+
     /** Marks [start, start + len) used; it must lie inside one free range. */
     public void remove(long start, long len) {
         assert len > 0 : "empty range at " + start;
