@@ -5,6 +5,7 @@ public enum Errno {
     EPERM(1, "Operation not permitted"),
     ENOENT(2, "No such file or directory"),
     EINTR(4, "Interrupted system call"),
+    E2BIG(7, "Argument list too long"),
     EIO(5, "Input/output error"),
     EBADF(9, "Bad file descriptor"),
     EAGAIN(11, "Resource temporarily unavailable"),

@@ -16,7 +16,18 @@ import org.jbtrfs.format.DiskKey;
 import org.jbtrfs.format.Features;
 import org.jbtrfs.format.ItemType;
 import org.jbtrfs.format.ObjectIds;
+import org.jbtrfs.extent.BlockGroup;
+import org.jbtrfs.file.FileWriter;
+import org.jbtrfs.format.Timespec;
+import org.jbtrfs.inode.FileData;
 import org.jbtrfs.inode.InodeReader;
+import org.jbtrfs.inode.Namespace;
+import org.jbtrfs.transaction.FsTrees;
+import org.jbtrfs.transaction.TransHandle;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.logging.Logger;
 
 /**
  * The public face of the engine: open an image, then work on inodes by {@link InodeId}. The FUSE
@@ -32,12 +43,30 @@ public final class Filesystem implements AutoCloseable {
     public static final int MAX_SYMLINK_FOLLOWS = 40;
 
     private final FsInfo fs;
+    /** The write core; null on a read-only open. */
+    private final FsTrees trees;
+    private final Namespace namespace;
+    private final FileData files;
+    /**
+     * Changes are serialized: each takes this exclusively for its whole length, readers share it.
+     * (Per-inode locks, as the kernel's i_rwsem, come with the FUSE work; one lock is the safe first step.)
+     */
+    private final ReentrantReadWriteLock opLock = new ReentrantReadWriteLock();
+    /** Open handles per inode: an inode that loses its last name while open becomes an orphan. */
+    private final Map<InodeId, Integer> openCounts = new HashMap<>();
     private final InodeReader inodes;
     private final InodeId rootDir;
+    private final long dirtyCommitBytes;
+    private boolean closed;
 
-    private Filesystem(FsInfo fs) throws IOException {
+    private Filesystem(FsInfo fs, FsTrees trees) throws IOException {
         this.fs = fs;
-        this.inodes = new InodeReader(fs);
+        this.trees = trees;
+        this.inodes = trees == null ? new InodeReader(fs) : new InodeReader(fs, trees.reads());
+        this.files = trees == null ? null : new FileWriter(trees);
+        this.namespace = trees == null ? null : new Namespace(trees, files);
+        // Dirty tree blocks stay in memory until their commit: commit before they crowd the cache.
+        this.dirtyCommitBytes = Math.max(4L << 20, fs.options().cacheLimitBytes() / 2);
         this.rootDir = inodes.subvolumes().topDirectory(inodes.subvolumes().defaultSubvolume());
         try {
             if (!inodes.getattr(rootDir).isDirectory()) {
@@ -48,12 +77,9 @@ public final class Filesystem implements AutoCloseable {
         }
     }
 
-    /** Opens the image file at {@code image}. */
+    /** Opens the image file at {@code image}, for writing unless {@code options} say read-only. */
     public static Filesystem open(java.nio.file.Path image, OpenOptions options) throws IOException {
-        if (!options.readOnly()) {
-            throw new FsException(Errno.EROFS, "writing is not supported yet; open read-only");
-        }
-        BlockDevice dev = FileBlockDevice.open(image, true);
+        BlockDevice dev = FileBlockDevice.open(image, options.readOnly());
         try {
             return open(dev, options);
         } catch (IOException | RuntimeException e) {
@@ -64,7 +90,16 @@ public final class Filesystem implements AutoCloseable {
 
     /** Opens the filesystem on {@code device}; closing the filesystem closes the device. */
     public static Filesystem open(BlockDevice device, OpenOptions options) throws IOException {
-        return new Filesystem(FsInfo.open(device, options));
+        FsInfo info = FsInfo.open(device, options);
+        if (options.readOnly()) {
+            return new Filesystem(info, null);
+        }
+        if (device.isReadOnly()) {
+            throw new FsException(Errno.EROFS, device + " is read-only; open the filesystem read-only");
+        }
+        Filesystem f = new Filesystem(info, FsTrees.open(info));
+        f.cleanOrphans();
+        return f;
     }
 
     /** The low-level view, for tools (dump-tree, checks) that read trees directly. */
@@ -78,24 +113,24 @@ public final class Filesystem implements AutoCloseable {
     }
 
     public Attr getattr(InodeId id) throws IOException {
-        return inodes.getattr(id);
+        return reading(() -> inodes.getattr(id));
     }
 
     public InodeId lookup(InodeId dir, byte[] name) throws IOException {
-        return inodes.lookup(dir, name);
+        return reading(() -> inodes.lookup(dir, name));
     }
 
     public InodeId lookup(InodeId dir, String name) throws IOException {
-        return inodes.lookup(dir, name.getBytes(StandardCharsets.UTF_8));
+        return lookup(dir, name.getBytes(StandardCharsets.UTF_8));
     }
 
     public InodeId parent(InodeId dir) throws IOException {
-        return inodes.parent(dir);
+        return reading(() -> inodes.parent(dir));
     }
 
     /** See {@link InodeReader#readdir}: entries from {@code offset}, each with the offset to resume at. */
     public List<DirEntry> readdir(InodeId dir, long offset, int max) throws IOException {
-        return inodes.readdir(dir, offset, max);
+        return reading(() -> inodes.readdir(dir, offset, max));
     }
 
     /** Every entry of a directory except "." and "..". */
@@ -103,7 +138,7 @@ public final class Filesystem implements AutoCloseable {
         List<DirEntry> all = new ArrayList<>();
         long off = 2;
         while (true) {
-            List<DirEntry> batch = inodes.readdir(dir, off, 1024);
+            List<DirEntry> batch = readdir(dir, off, 1024);
             if (batch.isEmpty()) {
                 return all;
             }
@@ -113,23 +148,23 @@ public final class Filesystem implements AutoCloseable {
     }
 
     public int read(InodeId id, long pos, byte[] dst, int off, int len) throws IOException {
-        return inodes.read(id, pos, dst, off, len);
+        return reading(() -> inodes.read(id, pos, dst, off, len));
     }
 
     public byte[] readlink(InodeId id) throws IOException {
-        return inodes.readlink(id);
+        return reading(() -> inodes.readlink(id));
     }
 
     public List<byte[]> listxattr(InodeId id) throws IOException {
-        return inodes.listxattr(id);
+        return reading(() -> inodes.listxattr(id));
     }
 
     public byte[] getxattr(InodeId id, byte[] name) throws IOException {
-        return inodes.getxattr(id, name);
+        return reading(() -> inodes.getxattr(id, name));
     }
 
     public byte[] getxattr(InodeId id, String name) throws IOException {
-        return inodes.getxattr(id, name.getBytes(StandardCharsets.UTF_8));
+        return getxattr(id, name.getBytes(StandardCharsets.UTF_8));
     }
 
     /**
@@ -159,16 +194,16 @@ public final class Filesystem implements AutoCloseable {
                 continue;
             }
             if (p.equals("..")) {
-                cur = cur.equals(rootDir) ? cur : inodes.parent(cur);
+                cur = cur.equals(rootDir) ? cur : parent(cur);
                 continue;
             }
-            InodeId next = inodes.lookup(cur, p.getBytes(StandardCharsets.UTF_8));
+            InodeId next = lookup(cur, p.getBytes(StandardCharsets.UTF_8));
             boolean last = i == parts.length - 1;
-            if ((!last || followLast) && inodes.getattr(next).isSymlink()) {
+            if ((!last || followLast) && getattr(next).isSymlink()) {
                 if (follows >= MAX_SYMLINK_FOLLOWS) {
                     throw new FsException(Errno.ELOOP, "too many symlinks resolving " + path);
                 }
-                String target = new String(inodes.readlink(next), StandardCharsets.UTF_8);
+                String target = new String(readlink(next), StandardCharsets.UTF_8);
                 next = resolve(cur, target, follows + 1, true);
             }
             cur = next;
@@ -183,6 +218,9 @@ public final class Filesystem implements AutoCloseable {
      * per chunk, so the cost follows the number of chunks, not the size of the extent tree.
      */
     public StatFs statfs() throws IOException {
+        if (trees != null) {
+            return reading(this::statfsWritable);
+        }
         boolean bgTree = (fs.superblock().compatRoFlags() & Features.COMPAT_RO_BLOCK_GROUP_TREE) != 0;
         TreeRoot bgRoot = fs.requireTreeRoot(bgTree ? ObjectIds.BLOCK_GROUP_TREE : ObjectIds.EXTENT_TREE);
         long rawUsed = 0;
@@ -208,8 +246,326 @@ public final class Filesystem implements AutoCloseable {
                 fs.superblock().fsid());
     }
 
+    // ---- Writing -------------------------------------------------------------------------
+
+    /** Whether this filesystem was opened for writing (and has not turned read-only after an abort). */
+    public boolean isWritable() {
+        return trees != null && trees.transactions().readOnlyReason() == null;
+    }
+
+    /** A change: runs in a transaction handle, exclusively; an error after the first change aborts. */
+    private interface Change<T> {
+        T run(TransHandle h) throws IOException;
+    }
+
+    private interface Read<T> {
+        T run() throws IOException;
+    }
+
+    private <T> T reading(Read<T> r) throws IOException {
+        opLock.readLock().lock();
+        try {
+            return r.run();
+        } finally {
+            opLock.readLock().unlock();
+        }
+    }
+
+    private <T> T change(String what, Change<T> c) throws IOException {
+        if (trees == null) {
+            throw new FsException(Errno.EROFS, "the filesystem is open read-only");
+        }
+        opLock.writeLock().lock();
+        try {
+            if (closed) {
+                throw new FsException(Errno.EIO, "the filesystem is closed");
+            }
+            TransHandle h = trees.transactions().start();
+            T result;
+            try {
+                result = c.run(h);
+            } catch (IOException | RuntimeException | Error e) {
+                if (h.changed() || !(e instanceof FsException)) {
+                    // A half-done change must never reach the disk (btrfs_abort_transaction).
+                    trees.transactions().abort(h.transaction(), what + " failed: " + e);
+                }
+                trees.transactions().end(h);
+                throw e;
+            }
+            trees.transactions().end(h);
+            maybeCommit();
+            return result;
+        } finally {
+            opLock.writeLock().unlock();
+        }
+    }
+
+    /** Commits when the running transaction holds more dirty tree blocks than the cache should carry. */
+    private void maybeCommit() throws IOException {
+        if (trees.dirtyBytes() >= dirtyCommitBytes) {
+            commitLocked();
+        }
+    }
+
+    /** Commits the running transaction, if there is one (btrfs_sync_fs attaches, it does not start one). */
+    private void commitLocked() throws IOException {
+        if (!trees.transactions().busy()) {
+            return;
+        }
+        TransHandle h = trees.transactions().start();
+        trees.transactions().commit(h);
+    }
+
+    private static Timespec now() {
+        java.time.Instant t = java.time.Instant.now();
+        return new Timespec(t.getEpochSecond(), t.getNano());
+    }
+
+    private static byte[] utf8(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** mknod(2)/creat(2)/mkdir(2): {@code mode} carries the file type (S_IFREG, S_IFDIR, ...). */
+    public InodeId mknod(InodeId dir, byte[] name, int mode, long rdev, int uid, int gid) throws IOException {
+        return change("mknod", h -> namespace.create(h, dir, name, mode, rdev, uid, gid, now()));
+    }
+
+    /** creat(2) of a regular file with permission bits {@code perm}. */
+    public InodeId create(InodeId dir, String name, int perm, int uid, int gid) throws IOException {
+        return mknod(dir, utf8(name), Attr.S_IFREG | (perm & 07777), 0, uid, gid);
+    }
+
+    public InodeId mkdir(InodeId dir, byte[] name, int perm, int uid, int gid) throws IOException {
+        return mknod(dir, name, Attr.S_IFDIR | (perm & 07777), 0, uid, gid);
+    }
+
+    public InodeId mkdir(InodeId dir, String name, int perm, int uid, int gid) throws IOException {
+        return mkdir(dir, utf8(name), perm, uid, gid);
+    }
+
+    public InodeId symlink(InodeId dir, byte[] name, byte[] target, int uid, int gid) throws IOException {
+        return change("symlink", h -> namespace.symlink(h, dir, name, target, uid, gid, now()));
+    }
+
+    public InodeId symlink(InodeId dir, String name, String target, int uid, int gid) throws IOException {
+        return symlink(dir, utf8(name), utf8(target), uid, gid);
+    }
+
+    /** link(2): a new name for {@code id}. */
+    public void link(InodeId id, InodeId dir, byte[] name) throws IOException {
+        change("link", h -> {
+            namespace.link(h, id, dir, name, now());
+            return null;
+        });
+    }
+
+    public void unlink(InodeId dir, byte[] name) throws IOException {
+        change("unlink", h -> {
+            lastLinkGone(h, namespace.unlink(h, dir, name, now()));
+            return null;
+        });
+    }
+
+    public void unlink(InodeId dir, String name) throws IOException {
+        unlink(dir, utf8(name));
+    }
+
+    public void rmdir(InodeId dir, byte[] name) throws IOException {
+        change("rmdir", h -> {
+            lastLinkGone(h, namespace.rmdir(h, dir, name, now()));
+            return null;
+        });
+    }
+
+    /** renameat2(2); {@code flags} 0, {@link Namespace#RENAME_NOREPLACE} or {@link Namespace#RENAME_EXCHANGE}. */
+    public void rename(InodeId srcDir, byte[] srcName, InodeId dstDir, byte[] dstName, int flags) throws IOException {
+        change("rename", h -> {
+            lastLinkGone(h, namespace.rename(h, srcDir, srcName, dstDir, dstName, flags, now()));
+            return null;
+        });
+    }
+
+    /** An inode without names: removed now, or kept as an orphan while it is open. */
+    private void lastLinkGone(TransHandle h, Namespace.Unlinked u) throws IOException {
+        if (u == null || !u.lastLink()) {
+            return;
+        }
+        boolean open;
+        synchronized (openCounts) {
+            open = openCounts.containsKey(u.id());
+        }
+        if (open) {
+            namespace.addOrphan(h, u.id());
+        } else {
+            namespace.evict(h, u.id());
+        }
+    }
+
+    /** chmod/chown/truncate/utimes in one call. */
+    public Attr setattr(InodeId id, SetAttr a) throws IOException {
+        return change("setattr", h -> {
+            Timespec now = now();
+            if (a.size() != null) {
+                Attr cur = inodes.getattr(id);
+                if (cur.isDirectory()) {
+                    throw new FsException(Errno.EISDIR, "cannot truncate directory " + id);
+                }
+                if (!cur.isRegular()) {
+                    throw new FsException(Errno.EINVAL, "cannot truncate inode " + id);
+                }
+                if (a.size() < 0) {
+                    throw new FsException(Errno.EINVAL, "negative size");
+                }
+                files.truncate(h, id.root(), id.ino(), a.size(), now);
+            }
+            namespace.setattr(h, id, a, now);
+            return inodes.getattr(id);
+        });
+    }
+
+    /** pwrite(2); returns {@code len}. */
+    public int write(InodeId id, long pos, byte[] src, int off, int len) throws IOException {
+        if (pos < 0 || len < 0 || pos + len < 0) {
+            throw new FsException(pos + len < 0 ? Errno.EFBIG : Errno.EINVAL, "write of " + len + " bytes at " + pos);
+        }
+        return change("write", h -> {
+            Attr cur = inodes.getattr(id);
+            if (cur.isDirectory()) {
+                throw new FsException(Errno.EISDIR, "inode " + id + " is a directory");
+            }
+            if (!cur.isRegular()) {
+                throw new FsException(Errno.EINVAL, "inode " + id + " is not a regular file");
+            }
+            if (len > 0) {
+                files.write(h, id.root(), id.ino(), pos, src, off, len, now());
+            }
+            return len;
+        });
+    }
+
+    /** fallocate(PUNCH_HOLE | KEEP_SIZE). */
+    public void punchHole(InodeId id, long pos, long len) throws IOException {
+        change("punch hole", h -> {
+            if (!inodes.getattr(id).isRegular()) {
+                throw new FsException(Errno.EINVAL, "inode " + id + " is not a regular file");
+            }
+            files.punchHole(h, id.root(), id.ino(), pos, len, now());
+            return null;
+        });
+    }
+
+    public void setxattr(InodeId id, byte[] name, byte[] value, int flags) throws IOException {
+        change("setxattr", h -> {
+            namespace.setxattr(h, id, name, value, flags, now());
+            return null;
+        });
+    }
+
+    public void removexattr(InodeId id, byte[] name) throws IOException {
+        change("removexattr", h -> {
+            namespace.removexattr(h, id, name, now());
+            return null;
+        });
+    }
+
+    /** An open file handle: the inode stays while any is open, even without names. */
+    public void open(InodeId id) throws IOException {
+        reading(() -> inodes.getattr(id));
+        synchronized (openCounts) {
+            openCounts.merge(id, 1, Integer::sum);
+        }
+    }
+
+    /** Closes a handle from {@link #open}; the last close of an inode without names removes it. */
+    public void release(InodeId id) throws IOException {
+        synchronized (openCounts) {
+            Integer n = openCounts.get(id);
+            if (n == null) {
+                throw new IllegalStateException("release of " + id + " which is not open");
+            }
+            if (n > 1) {
+                openCounts.put(id, n - 1);
+                return;
+            }
+            openCounts.remove(id);
+        }
+        if (trees != null && isWritable() && reading(() -> inodes.inodeItem(id).nlink()) == 0) {
+            change("evict", h -> namespace.evict(h, id));
+        }
+    }
+
+    /** sync(2): commits the running transaction; everything changed before is on disk when this returns. */
+    public void sync() throws IOException {
+        if (trees == null) {
+            return;
+        }
+        opLock.writeLock().lock();
+        try {
+            if (trees.transactions().readOnlyReason() != null) {
+                throw new FsException(Errno.EROFS, "the filesystem turned read-only: " + trees.transactions().readOnlyReason());
+            }
+            commitLocked();
+        } finally {
+            opLock.writeLock().unlock();
+        }
+    }
+
+    /** Orphans left by a crash or a kill: inodes whose last name went while they were open. */
+    private void cleanOrphans() throws IOException {
+        for (long tree : namespace.subvolumes()) {
+            List<Long> orphans = namespace.orphans(tree);
+            for (long ino : orphans) {
+                change("orphan cleanup", h -> namespace.evict(h, new InodeId(tree, ino)));
+            }
+        }
+    }
+
+    private StatFs statfsWritable() throws IOException {
+        long rawUsed = 0;
+        long dataFree = 0;
+        for (BlockGroup bg : trees.blockGroups().all()) {
+            ChunkMap.Mapping m = fs.chunkMap().find(bg.start());
+            int mirrors = m == null ? 1 : m.mirrors();
+            rawUsed += bg.used() * mirrors;
+            if (bg.isData()) {
+                dataFree += Math.max(0, bg.length() - bg.used());
+            }
+        }
+        DevItem dev = trees.superblock().devItem();
+        long bsize = fs.sectorsize();
+        long unallocated = Math.max(0, dev.totalBytes() - dev.bytesUsed());
+        long blocks = trees.superblock().totalBytes() / bsize;
+        long bfree = Math.max(0, blocks - rawUsed / bsize);
+        long bavail = (dataFree + unallocated) / bsize;
+        return new StatFs(bsize, blocks, bfree, Math.min(bavail, bfree), 0, 0, InodeReader.NAME_MAX,
+                trees.superblock().fsid());
+    }
+
+    /**
+     * Commits what changed (a writable filesystem) and closes the device. After an abort nothing is
+     * written: the image keeps its last committed state.
+     */
     @Override
     public void close() throws IOException {
-        fs.close();
+        opLock.writeLock().lock();
+        try {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            if (trees != null && trees.transactions().readOnlyReason() == null) {
+                synchronized (openCounts) {
+                    if (!openCounts.isEmpty()) {
+                        LOG.warning("closing with " + openCounts.size() + " inodes still open");
+                    }
+                }
+                commitLocked();
+            }
+        } finally {
+            opLock.writeLock().unlock();
+            fs.close();
+        }
     }
+
+    private static final Logger LOG = Logger.getLogger(Filesystem.class.getName());
 }

@@ -32,7 +32,7 @@ import org.jbtrfs.format.Superblock;
  *
  * <p>Read-only for now: nothing here changes after open, so it is safe to share between threads.
  */
-public final class FsInfo implements AutoCloseable {
+public final class FsInfo implements AutoCloseable, org.jbtrfs.ctree.TreeRoots {
     private static final Logger LOG = Logger.getLogger(FsInfo.class.getName());
 
     private final BlockDevice device;
@@ -115,6 +115,7 @@ public final class FsInfo implements AutoCloseable {
      * The root of tree {@code id} (a subvolume or a global tree) from its ROOT_ITEM in the root
      * tree, or null when there is none.
      */
+    @Override
     public TreeRoot treeRoot(long id) throws IOException {
         if (id == ObjectIds.ROOT_TREE) {
             return rootTree;
@@ -146,6 +147,12 @@ public final class FsInfo implements AutoCloseable {
             throw new CorruptImageException("ROOT_ITEM of tree " + Le.u64s(id) + " has level " + ri.level());
         }
         return ri;
+    }
+
+    /** Committed roots never change: readers need no lock. */
+    @Override
+    public java.util.concurrent.locks.Lock readLock(long id) {
+        return org.jbtrfs.ctree.NoLock.INSTANCE;
     }
 
     /** Like {@link #treeRoot} but an absent tree is an error naming it. */

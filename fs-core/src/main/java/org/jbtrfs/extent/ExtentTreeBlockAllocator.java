@@ -47,6 +47,15 @@ public final class ExtentTreeBlockAllocator implements TreeBlockAllocator {
         return dirty.computeIfAbsent(transid, t -> new ConcurrentHashMap<>());
     }
 
+    /** Bytes of dirty tree blocks of every transaction not yet committed: memory the cache cannot evict. */
+    public long dirtyBytes() {
+        long n = 0;
+        for (Map<Long, ExtentBuffer> m : dirty.values()) {
+            n += (long) m.size() * nodesize;
+        }
+        return n;
+    }
+
     /** Forgets a committed (or aborted) transaction's dirty set. */
     public void dropDirtySet(long transid) {
         dirty.remove(transid);

@@ -1,8 +1,7 @@
 package org.jbtrfs.inode;
 
 import java.io.IOException;
-import org.jbtrfs.ctree.BTree;
-import org.jbtrfs.ctree.TreeRoot;
+import org.jbtrfs.ctree.TreeReads;
 import org.jbtrfs.disk.FsInfo;
 import org.jbtrfs.format.CsumType;
 import org.jbtrfs.format.DiskKey;
@@ -18,8 +17,11 @@ import org.jbtrfs.format.ObjectIds;
 final class DataChecksums {
     private final FsInfo fs;
 
-    DataChecksums(FsInfo fs) {
+    private final TreeReads trees;
+
+    DataChecksums(FsInfo fs, TreeReads trees) {
         this.fs = fs;
+        this.trees = trees;
     }
 
     /**
@@ -32,14 +34,12 @@ final class DataChecksums {
         int csize = t.size();
         byte[] expect = new byte[len / sector * csize];
         boolean[] found = new boolean[len / sector];
-        TreeRoot csumRoot = fs.requireTreeRoot(ObjectIds.CSUM_TREE);
-        BTree bt = fs.btree();
         long end = logical + len;
         DiskKey start = new DiskKey(ObjectIds.EXTENT_CSUM, ItemType.EXTENT_CSUM, logical);
-        org.jbtrfs.ctree.Item before = bt.findAtOrBefore(csumRoot, start);
+        org.jbtrfs.ctree.Item before = trees.findAtOrBefore(ObjectIds.CSUM_TREE, start);
         DiskKey from = before != null && before.key().objectid() == ObjectIds.EXTENT_CSUM
                 && before.key().type() == ItemType.EXTENT_CSUM ? before.key() : start;
-        bt.scan(csumRoot, from, new DiskKey(ObjectIds.EXTENT_CSUM, ItemType.EXTENT_CSUM, end - 1), (key, data, o, l) -> {
+        trees.scan(ObjectIds.CSUM_TREE, from, new DiskKey(ObjectIds.EXTENT_CSUM, ItemType.EXTENT_CSUM, end - 1), (key, data, o, l) -> {
             long itemStart = key.offset();
             int count = l / csize;
             for (int i = 0; i < count; i++) {

@@ -8,9 +8,8 @@ import org.jbtrfs.CorruptImageException;
 import org.jbtrfs.InodeId;
 import org.jbtrfs.compress.CompressionType;
 import org.jbtrfs.compress.Decompressor;
-import org.jbtrfs.ctree.BTree;
 import org.jbtrfs.ctree.Item;
-import org.jbtrfs.ctree.TreeRoot;
+import org.jbtrfs.ctree.TreeReads;
 import org.jbtrfs.disk.FsInfo;
 import org.jbtrfs.format.DiskKey;
 import org.jbtrfs.format.FileExtentItem;
@@ -40,16 +39,19 @@ public final class FileDataReader {
     private final FsInfo fs;
     private final DataChecksums csums;
 
-    public FileDataReader(FsInfo fs) {
+    private final TreeReads trees;
+
+    public FileDataReader(FsInfo fs, TreeReads trees) {
         this.fs = fs;
-        this.csums = new DataChecksums(fs);
+        this.trees = trees;
+        this.csums = new DataChecksums(fs, trees);
     }
 
     /**
      * Reads up to {@code len} bytes at file offset {@code pos} into {@code dst[off..]}; returns the
      * count read, which is short only at end of file.
      */
-    public int read(TreeRoot root, InodeId id, InodeItem inode, long pos, byte[] dst, int off, int len) throws IOException {
+    public int read(long tree, InodeId id, InodeItem inode, long pos, byte[] dst, int off, int len) throws IOException {
         if (pos < 0 || len < 0) {
             throw new IllegalArgumentException("negative offset or length");
         }
@@ -69,7 +71,7 @@ public final class FileDataReader {
         }
         Arrays.fill(dst, off, off + n, (byte) 0);
         boolean verify = fs.options().verifyDataCsums() && (inode.flags() & InodeItem.FLAG_NODATASUM) == 0;
-        for (Item it : extentsCovering(root, id.ino(), pos, n)) {
+        for (Item it : extentsCovering(tree, id.ino(), pos, n)) {
             FileExtentItem fe = FileExtentItem.decode(it.data(), 0, it.size());
             long start = it.key().offset();
             long extLen = fe.isInline() ? fe.ramBytes() : fe.numBytes();
@@ -86,17 +88,16 @@ public final class FileDataReader {
     }
 
     /** EXTENT_DATA items that may overlap [pos, pos+len): the one at or before pos, then the rest. */
-    private List<Item> extentsCovering(TreeRoot root, long ino, long pos, int len) throws IOException {
-        BTree bt = fs.btree();
+    private List<Item> extentsCovering(long tree, long ino, long pos, int len) throws IOException {
         List<Item> out = new ArrayList<>();
         DiskKey first = new DiskKey(ino, ItemType.EXTENT_DATA, pos);
-        Item before = bt.findAtOrBefore(root, first);
+        Item before = trees.findAtOrBefore(tree, first);
         DiskKey from = first;
         if (before != null && before.key().objectid() == ino && before.key().type() == ItemType.EXTENT_DATA) {
             from = before.key();
         }
         DiskKey to = new DiskKey(ino, ItemType.EXTENT_DATA, pos + len - 1);
-        bt.scan(root, from, to, (key, data, o, l) -> {
+        trees.scan(tree, from, to, (key, data, o, l) -> {
             out.add(new Item(key, Arrays.copyOfRange(data, o, o + l)));
             return true;
         });

@@ -11,7 +11,7 @@ import org.jbtrfs.Errno;
 import org.jbtrfs.FsException;
 import org.jbtrfs.InodeId;
 import org.jbtrfs.ctree.Item;
-import org.jbtrfs.ctree.TreeRoot;
+import org.jbtrfs.ctree.TreeReads;
 import org.jbtrfs.disk.FsInfo;
 import org.jbtrfs.format.Crc32c;
 import org.jbtrfs.format.DirItem;
@@ -43,25 +43,37 @@ public final class InodeReader {
     public static final int XATTR_SIZE_MAX = 65536;
 
     private final FsInfo fs;
+    private final TreeReads trees;
     private final Subvolumes subvols;
     private final FileDataReader data;
 
+    /** Reads the committed state of a read-only open. */
     public InodeReader(FsInfo fs) {
+        this(fs, new TreeReads(fs.btree(), fs));
+    }
+
+    /** Reads the trees {@code trees} resolves: the current, uncommitted state of a writable filesystem. */
+    public InodeReader(FsInfo fs, TreeReads trees) {
         this.fs = fs;
-        this.subvols = new Subvolumes(fs);
-        this.data = new FileDataReader(fs);
+        this.trees = trees;
+        this.subvols = new Subvolumes(trees);
+        this.data = new FileDataReader(fs, trees);
+    }
+
+    public TreeReads trees() {
+        return trees;
     }
 
     public Subvolumes subvolumes() {
         return subvols;
     }
 
-    private TreeRoot root(InodeId id) throws IOException {
-        TreeRoot r = fs.treeRoot(id.root());
-        if (r == null || !ObjectIds.isSubvolumeId(id.root())) {
+    /** The subvolume tree of {@code id}, or ENOENT. */
+    private long tree(InodeId id) throws IOException {
+        if (!ObjectIds.isSubvolumeId(id.root()) || !trees.exists(id.root())) {
             throw new FsException(Errno.ENOENT, "no subvolume " + Le.u64s(id.root()));
         }
-        return r;
+        return id.root();
     }
 
     /** The inode item, or ENOENT. The synthetic empty-subvolume directory has none. */
@@ -69,7 +81,7 @@ public final class InodeReader {
         if (id.ino() == ObjectIds.EMPTY_SUBVOL_DIR) {
             return emptySubvolDir(id);
         }
-        Item it = fs.btree().lookup(root(id), new DiskKey(id.ino(), ItemType.INODE_ITEM, 0));
+        Item it = trees.lookup(tree(id), new DiskKey(id.ino(), ItemType.INODE_ITEM, 0));
         if (it == null) {
             throw new FsException(Errno.ENOENT, "no inode " + id);
         }
@@ -77,7 +89,7 @@ public final class InodeReader {
     }
 
     private InodeItem emptySubvolDir(InodeId id) throws IOException {
-        RootItem ri = fs.rootItem(id.root());
+        RootItem ri = trees.rootItem(id.root());
         Timespec t = ri != null ? ri.otime() : Timespec.ZERO;
         return new InodeItem(0, 0, 0, 0, 0, 1, 0, 0, Attr.S_IFDIR | 0755, 0, 0, 0, t, t, t, t);
     }
@@ -142,7 +154,7 @@ public final class InodeReader {
         if (dir.ino() == ObjectIds.EMPTY_SUBVOL_DIR) {
             throw new FsException(Errno.ENOENT, "no entry in an empty subvolume placeholder");
         }
-        Item it = fs.btree().lookup(root(dir), new DiskKey(dir.ino(), ItemType.DIR_ITEM, Crc32c.nameHash(name)));
+        Item it = trees.lookup(tree(dir), new DiskKey(dir.ino(), ItemType.DIR_ITEM, Crc32c.nameHash(name)));
         if (it != null) {
             for (DirItem d : DirItem.decodeAll(it.data(), 0, it.size())) {
                 if (Arrays.equals(d.name(), name)) {
@@ -171,17 +183,17 @@ public final class InodeReader {
         if (dir.ino() == ObjectIds.EMPTY_SUBVOL_DIR) {
             return dir;
         }
-        TreeRoot r = root(dir);
-        RootItem ri = fs.rootItem(dir.root());
+        long r = tree(dir);
+        RootItem ri = trees.rootItem(dir.root());
         if (ri != null && dir.ino() == ri.rootDirid()) {
             InodeId up = subvols.parentOfTop(dir.root());
             return up != null ? up : dir;
         }
-        Item ref = fs.btree().findAtOrBefore(r, new DiskKey(dir.ino(), ItemType.INODE_REF, -1L));
+        Item ref = trees.findAtOrBefore(r, new DiskKey(dir.ino(), ItemType.INODE_REF, -1L));
         if (ref != null && ref.key().objectid() == dir.ino() && ref.key().type() == ItemType.INODE_REF) {
             return new InodeId(dir.root(), ref.key().offset());
         }
-        Item ext = fs.btree().findAtOrBefore(r, new DiskKey(dir.ino(), ItemType.INODE_EXTREF, -1L));
+        Item ext = trees.findAtOrBefore(r, new DiskKey(dir.ino(), ItemType.INODE_EXTREF, -1L));
         if (ext != null && ext.key().objectid() == dir.ino() && ext.key().type() == ItemType.INODE_EXTREF) {
             List<InodeExtref> l = InodeExtref.decodeAll(ext.data(), 0, ext.size());
             if (!l.isEmpty()) {
@@ -193,7 +205,7 @@ public final class InodeReader {
 
     /** The names and parents of an inode (all its hard links), for tools and checks. */
     public List<InodeRef> inodeRefs(InodeId id, long parentIno) throws IOException {
-        Item it = fs.btree().lookup(root(id), new DiskKey(id.ino(), ItemType.INODE_REF, parentIno));
+        Item it = trees.lookup(tree(id), new DiskKey(id.ino(), ItemType.INODE_REF, parentIno));
         return it == null ? List.of() : InodeRef.decodeAll(it.data(), 0, it.size());
     }
 
@@ -219,7 +231,7 @@ public final class InodeReader {
         List<DirItem> found = new ArrayList<>();
         List<Long> indexes = new ArrayList<>();
         int want = max - out.size();
-        fs.btree().scan(root(dir), new DiskKey(dir.ino(), ItemType.DIR_INDEX, Math.max(offset, 2)),
+        trees.scan(tree(dir), new DiskKey(dir.ino(), ItemType.DIR_INDEX, Math.max(offset, 2)),
                 new DiskKey(dir.ino(), ItemType.DIR_INDEX, -1L), (key, b, o, l) -> {
                     if (Long.compareUnsigned(key.offset(), Long.MAX_VALUE) >= 0) {
                         // Its resume offset (index + 1) would not be a positive off_t: a readdir
@@ -249,7 +261,7 @@ public final class InodeReader {
         if ((i.mode() & Attr.S_IFMT) == Attr.S_IFDIR) {
             throw new FsException(Errno.EISDIR, "inode " + id + " is a directory");
         }
-        return data.read(root(id), id, i, pos, dst, off, len);
+        return data.read(tree(id), id, i, pos, dst, off, len);
     }
 
     /** The target of a symlink (its inline data), or EINVAL for other inodes. */
@@ -262,7 +274,7 @@ public final class InodeReader {
             throw new CorruptImageException("symlink " + id + " has size " + Le.u64s(i.size()) + " (limit 4096)");
         }
         byte[] b = new byte[(int) i.size()];
-        int n = data.read(root(id), id, i, 0, b, 0, b.length);
+        int n = data.read(tree(id), id, i, 0, b, 0, b.length);
         return n == b.length ? b : Arrays.copyOf(b, n);
     }
 
@@ -273,7 +285,7 @@ public final class InodeReader {
         if (id.ino() == ObjectIds.EMPTY_SUBVOL_DIR) {
             return out;
         }
-        fs.btree().scan(root(id), new DiskKey(id.ino(), ItemType.XATTR_ITEM, 0),
+        trees.scan(tree(id), new DiskKey(id.ino(), ItemType.XATTR_ITEM, 0),
                 new DiskKey(id.ino(), ItemType.XATTR_ITEM, -1L), (key, b, o, l) -> {
                     for (DirItem d : DirItem.decodeAll(b, o, l)) {
                         out.add(d.name());
@@ -290,7 +302,7 @@ public final class InodeReader {
             throw new FsException(name.length == 0 ? Errno.EINVAL : Errno.ERANGE, "bad xattr name length " + name.length);
         }
         if (id.ino() != ObjectIds.EMPTY_SUBVOL_DIR) {
-            Item it = fs.btree().lookup(root(id), new DiskKey(id.ino(), ItemType.XATTR_ITEM, Crc32c.nameHash(name)));
+            Item it = trees.lookup(tree(id), new DiskKey(id.ino(), ItemType.XATTR_ITEM, Crc32c.nameHash(name)));
             if (it != null) {
                 for (DirItem d : DirItem.decodeAll(it.data(), 0, it.size())) {
                     if (Arrays.equals(d.name(), name)) {

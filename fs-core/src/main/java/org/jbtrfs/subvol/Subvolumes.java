@@ -5,7 +5,7 @@ import java.util.Arrays;
 import org.jbtrfs.CorruptImageException;
 import org.jbtrfs.InodeId;
 import org.jbtrfs.ctree.Item;
-import org.jbtrfs.disk.FsInfo;
+import org.jbtrfs.ctree.TreeReads;
 import org.jbtrfs.format.DiskKey;
 import org.jbtrfs.format.ItemType;
 import org.jbtrfs.format.Le;
@@ -22,17 +22,17 @@ import org.jbtrfs.format.RootRef;
  * directory with inode number {@link ObjectIds#EMPTY_SUBVOL_DIR}, as the kernel shows it.
  */
 public final class Subvolumes {
-    private final FsInfo fs;
+    private final TreeReads trees;
 
-    public Subvolumes(FsInfo fs) {
-        this.fs = fs;
+    public Subvolumes(TreeReads trees) {
+        this.trees = trees;
     }
 
     /** The id of the subvolume mounted as "/": the default subvolume when one is set, else FS_TREE. */
     public long defaultSubvolume() throws IOException {
         // The DEFAULT dir item in the root tree's directory (ROOT_TREE_DIR) names it.
         byte[] name = "default".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
-        Item it = fs.btree().lookup(fs.rootTree(), new DiskKey(ObjectIds.ROOT_TREE_DIR, ItemType.DIR_ITEM,
+        Item it = trees.lookup(ObjectIds.ROOT_TREE, new DiskKey(ObjectIds.ROOT_TREE_DIR, ItemType.DIR_ITEM,
                 org.jbtrfs.format.Crc32c.nameHash(name)));
         if (it != null) {
             for (org.jbtrfs.format.DirItem d : org.jbtrfs.format.DirItem.decodeAll(it.data(), 0, it.size())) {
@@ -46,7 +46,7 @@ public final class Subvolumes {
 
     /** The top directory of subvolume {@code id}. */
     public InodeId topDirectory(long id) throws IOException {
-        RootItem ri = fs.rootItem(id);
+        RootItem ri = trees.rootItem(id);
         if (ri == null) {
             throw new CorruptImageException("subvolume " + Le.u64s(id) + " has no ROOT_ITEM");
         }
@@ -58,10 +58,10 @@ public final class Subvolumes {
      * ROOT_ITEM of subvolume {@code subvol}.
      */
     public InodeId enter(InodeId dir, byte[] name, long subvol) throws IOException {
-        Item ref = fs.btree().lookup(fs.rootTree(), new DiskKey(dir.root(), ItemType.ROOT_REF, subvol));
+        Item ref = trees.lookup(ObjectIds.ROOT_TREE, new DiskKey(dir.root(), ItemType.ROOT_REF, subvol));
         if (ref != null) {
             RootRef rr = RootRef.decode(ref.data(), 0, ref.size());
-            if (rr.dirid() == dir.ino() && Arrays.equals(rr.name(), name) && fs.rootItem(subvol) != null) {
+            if (rr.dirid() == dir.ino() && Arrays.equals(rr.name(), name) && trees.rootItem(subvol) != null) {
                 return topDirectory(subvol);
             }
         }
@@ -73,7 +73,7 @@ public final class Subvolumes {
      * for the top-level subvolume (and for one that is not linked anywhere).
      */
     public InodeId parentOfTop(long id) throws IOException {
-        Item it = fs.btree().findAtOrBefore(fs.rootTree(), new DiskKey(id, ItemType.ROOT_BACKREF, -1L));
+        Item it = trees.findAtOrBefore(ObjectIds.ROOT_TREE, new DiskKey(id, ItemType.ROOT_BACKREF, -1L));
         if (it == null || it.key().objectid() != id || it.key().type() != ItemType.ROOT_BACKREF) {
             return null;
         }

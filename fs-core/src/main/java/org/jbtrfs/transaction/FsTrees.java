@@ -15,6 +15,9 @@ import org.jbtrfs.ctree.Path;
 import org.jbtrfs.ctree.TreeBlockReader;
 import org.jbtrfs.ctree.TreeBlockWriter;
 import org.jbtrfs.ctree.TreeRoot;
+import org.jbtrfs.ctree.TreeRoots;
+import org.jbtrfs.ctree.TreeReads;
+import java.util.concurrent.locks.Lock;
 import org.jbtrfs.disk.FsInfo;
 import org.jbtrfs.disk.SuperblockWriter;
 import org.jbtrfs.extent.BlockGroup;
@@ -49,7 +52,7 @@ import org.jbtrfs.format.Superblock;
  * dirty block is written. The superblock (root tree, chunk tree, bytes_used) follows in
  * {@link #writeSuperblocks}.
  */
-public final class FsTrees implements TransactionManager.CommitWork {
+public final class FsTrees implements TransactionManager.CommitWork, TreeRoots {
     /** Rounds of the tree phase before we call it a bug: each round after the first only edits in place. */
     static final int MAX_COMMIT_ROUNDS = 32;
 
@@ -65,6 +68,7 @@ public final class FsTrees implements TransactionManager.CommitWork {
     private final CowRoot rootTree;
     private final CowRoot chunkTree;
     private final TransactionManager transactions;
+    private final TreeReads reads;
     private volatile Superblock superblock;
 
     private FsTrees(FsInfo fs, BlockGroups groups) throws IOException {
@@ -82,6 +86,7 @@ public final class FsTrees implements TransactionManager.CommitWork {
         this.rootTree = new CowRoot(ObjectIds.ROOT_TREE, rootNode, fs.rootTree());
         this.chunkTree = new CowRoot(ObjectIds.CHUNK_TREE, fs.btree().readRoot(fs.chunkTree()), fs.chunkTree());
         this.superblock = fs.superblock();
+        this.reads = new TreeReads(fs.btree(), this);
         this.transactions = new TransactionManager(this, fs.superblock().generation());
     }
 
@@ -123,13 +128,27 @@ public final class FsTrees implements TransactionManager.CommitWork {
         return superblock;
     }
 
+    /** Bytes of dirty tree blocks waiting for a commit. */
+    public long dirtyBytes() {
+        return alloc.dirtyBytes();
+    }
+
     /** The delayed refs of a transaction. */
     public DelayedRefs refs(long transid) {
         return refs.computeIfAbsent(transid, DelayedRefs::new);
     }
 
-    /** The writable root of tree {@code id} (root tree and chunk tree included). */
+    /** The writable root of tree {@code id} (root tree and chunk tree included); CorruptImageException if it has none. */
     public CowRoot root(long id) throws IOException {
+        CowRoot r = findRoot(id);
+        if (r == null) {
+            throw new CorruptImageException("tree " + Le.u64s(id) + " has no ROOT_ITEM in the root tree");
+        }
+        return r;
+    }
+
+    /** Like {@link #root} but null for a tree that does not exist. */
+    private CowRoot findRoot(long id) throws IOException {
         if (id == ObjectIds.ROOT_TREE) {
             return rootTree;
         }
@@ -140,7 +159,13 @@ public final class FsTrees implements TransactionManager.CommitWork {
         if (r != null) {
             return r;
         }
-        TreeRoot committed = fs.requireTreeRoot(id);
+        // The ROOT_ITEM of the current root tree (the one of the open may be gone after a commit),
+        // looked up before taking the map's monitor so that no tree lock is ever taken inside it.
+        RootItem ri = reads.rootItem(id);
+        if (ri == null) {
+            return null;
+        }
+        TreeRoot committed = new TreeRoot(id, ri.bytenr(), ri.level(), ri.generation());
         synchronized (roots) {
             r = roots.get(id);
             if (r == null) {
@@ -149,6 +174,22 @@ public final class FsTrees implements TransactionManager.CommitWork {
             }
         }
         return r;
+    }
+
+    /** Searches of the current (uncommitted) trees, each under its tree's read lock. */
+    public TreeReads reads() {
+        return reads;
+    }
+
+    @Override
+    public TreeRoot treeRoot(long id) throws IOException {
+        CowRoot r = findRoot(id);
+        return r == null ? null : current(r);
+    }
+
+    @Override
+    public Lock readLock(long id) throws IOException {
+        return root(id).lock.readLock();
     }
 
     private CowRoot bgRoot() throws IOException {

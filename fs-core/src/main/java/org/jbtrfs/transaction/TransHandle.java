@@ -11,6 +11,8 @@ public final class TransHandle implements AutoCloseable {
     private final TransactionManager manager;
     private final Transaction transaction;
     private boolean ended;
+    /** Set by the first change to a tree through this handle: an error after it must abort. */
+    private boolean changed;
 
     TransHandle(TransactionManager manager, Transaction transaction) {
         this.manager = manager;
@@ -23,6 +25,16 @@ public final class TransHandle implements AutoCloseable {
 
     public long transid() {
         return transaction.transid();
+    }
+
+    /** Notes that this handle has changed a tree (TRANS_HANDLE dirty in the kernel's terms). */
+    public void markChanged() {
+        changed = true;
+    }
+
+    /** Whether this handle changed a tree: a failure after that leaves a half-done change and must abort. */
+    public boolean changed() {
+        return changed;
     }
 
     boolean markEnded() {
