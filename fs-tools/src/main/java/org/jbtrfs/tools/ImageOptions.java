@@ -17,6 +17,15 @@ public final class ImageOptions {
 
     /** Opens the image read-only, with a clear error for a path that is not a readable file. */
     public Filesystem open(Path image) throws IOException {
+        return open(image, true);
+    }
+
+    /** Opens the image for writing (cp-in, mkfs --rootdir). */
+    public Filesystem openWritable(Path image) throws IOException {
+        return open(image, false);
+    }
+
+    private Filesystem open(Path image, boolean readOnly) throws IOException {
         if (!Files.exists(image)) {
             throw new IOException(image + ": no such file");
         }
@@ -26,7 +35,7 @@ public final class ImageOptions {
         if (cacheMb < 1 || cacheMb > (1L << 20)) {
             throw new IllegalArgumentException("--cache-mb must be between 1 and 1048576");
         }
-        OpenOptions o = OpenOptions.readOnlyDefaults().withVerifyDataCsums(verifyData)
+        OpenOptions o = new OpenOptions(readOnly, OpenOptions.DEFAULT_CACHE_LIMIT_BYTES, verifyData)
                 .withCacheLimitBytes(Math.max(cacheMb << 20, org.jbtrfs.ctree.ExtentBufferCache.MIN_LIMIT_BYTES));
         return Filesystem.open(image, o);
     }

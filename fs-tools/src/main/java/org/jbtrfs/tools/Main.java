@@ -15,7 +15,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "jbtrfs", mixinStandardHelpOptions = true, version = "jbtrfs 0.1.0",
         description = "A btrfs filesystem engine in Java: inspect, list, read and copy out btrfs images.",
-        subcommands = {LsCommand.class, CatCommand.class, CpOutCommand.class,
+        subcommands = {LsCommand.class, CatCommand.class, CpOutCommand.class, CpInCommand.class,
             org.jbtrfs.tools.inspect.InspectCommand.class, CheckCommand.class})
 public final class Main implements Runnable {
     public static final int EXIT_FAILURE = 1;

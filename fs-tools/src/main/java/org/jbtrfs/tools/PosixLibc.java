@@ -5,9 +5,10 @@ import jnr.ffi.Platform;
 import jnr.ffi.Runtime;
 
 /**
- * The few libc calls cp-out needs and java.nio lacks: setting xattrs of any namespace on files and
- * symlinks, ownership and times of symlinks, permission bits with setuid/setgid/sticky, and
- * creating device nodes and fifos. Failures come back as an errno in the result.
+ * The few libc calls cp-out and cp-in need and java.nio lacks: xattrs of any namespace on files and
+ * symlinks (read and set), ownership and times of symlinks, permission bits with
+ * setuid/setgid/sticky, creating device nodes and fifos, and finding the data of sparse files
+ * (SEEK_DATA/SEEK_HOLE). Failures come back as an errno in the result.
  */
 final class PosixLibc {
     /** AT_FDCWD and AT_SYMLINK_NOFOLLOW from fcntl.h (Linux values). */
@@ -27,7 +28,27 @@ final class PosixLibc {
         int utimensat(int dirfd, String path, long[] times, int flags);
 
         String strerror(int errnum);
+
+        long llistxattr(String path, byte[] list, long size);
+
+        long lgetxattr(String path, String name, byte[] value, long size);
+
+        int open(String path, int flags);
+
+        long lseek(int fd, long offset, int whence);
+
+        int close(int fd);
     }
+
+    /** open(2) flags and lseek(2) whence values (Linux). */
+    static final int O_RDONLY = 0;
+    static final int SEEK_DATA = 3;
+    static final int SEEK_HOLE = 4;
+    /** errno values the copy code tells apart. */
+    static final int ENXIO = 6;
+    static final int ERANGE = 34;
+    static final int ENODATA = 61;
+    static final int ENOTSUP = 95;
 
     private static volatile Lib lib;
 
@@ -38,7 +59,7 @@ final class PosixLibc {
         Lib l = lib;
         if (l == null) {
             if (Platform.getNativePlatform().getOS() != Platform.OS.LINUX) {
-                throw new IllegalStateException("cp-out keeps xattrs, owners and device nodes on Linux only");
+                throw new IllegalStateException("copying xattrs, owners and device nodes works on Linux only");
             }
             l = LibraryLoader.create(Lib.class).load("c");
             lib = l;
