@@ -425,6 +425,39 @@ class NamespaceModelTest {
             assertEquals(expect, got, "the kernel's view");
         }
         CheckAssertions.assertClean(img);
+        // And back: the kernel changes the tree we wrote; our reader must see exactly its result.
+        List<String> kernelView;
+        try (KernelImages.LoopMount m = KernelImages.mount(img, tmp.resolve("mnt"), null)) {
+            m.sh("cd " + m.dir() + " && mkdir -p kdir/sub && echo hi > kdir/f && ln -s f kdir/s && ln kdir/f kdir/h"
+                    + " && for i in $(seq 1 300); do touch kdir/sub/n$i; done && rm -f kdir/sub/n7"
+                    + " && (ls | head -n 5 | while read x; do mv \"$x\" \"kmoved-$x\"; done)"
+                    + " && find . -mindepth 1 -maxdepth 1 -type f | head -n 3 | xargs -r rm -f").orFail();
+            kernelView = listing(m.sh("cd " + m.dir() + " && find . -mindepth 1 -printf '%P|%y|%m|%n|%l\\n' | LC_ALL=C sort")
+                    .orFail().output());
+        }
+        CheckAssertions.assertClean(img);
+        List<String> ours = new ArrayList<>();
+        try (Filesystem ro = Filesystem.open(img, OpenOptions.readOnlyDefaults())) {
+            TreeMap<String, InodeId> seen = new TreeMap<>();
+            walk(ro, ro.root(), "", seen);
+            seen.remove("");
+            for (Map.Entry<String, InodeId> e : seen.entrySet()) {
+                Attr a = ro.getattr(e.getValue());
+                int t = a.mode() & Attr.S_IFMT;
+                char type = t == Attr.S_IFDIR ? 'd' : t == Attr.S_IFLNK ? 'l' : t == Attr.S_IFIFO ? 'p' : 'f';
+                String target = a.isSymlink() ? new String(ro.readlink(e.getValue()), StandardCharsets.UTF_8) : "";
+                ours.add(e.getKey() + "|" + type + "|" + Integer.toOctalString(a.mode() & 07777) + "|" + a.nlink() + "|" + target);
+            }
+        }
+        ours.sort(null);
+        assertEquals(kernelView, ours, "our view of what the kernel wrote");
+    }
+
+    private static List<String> listing(String out) {
+        List<String> l = new ArrayList<>(Arrays.asList(out.split("\n")));
+        l.removeIf(String::isEmpty);
+        l.sort(null);
+        return l;
     }
 
     @Test
