@@ -97,7 +97,9 @@ public final class Filesystem implements AutoCloseable {
         if (device.isReadOnly()) {
             throw new FsException(Errno.EROFS, device + " is read-only; open the filesystem read-only");
         }
-        Filesystem f = new Filesystem(info, FsTrees.open(info));
+        FsTrees trees = FsTrees.open(info);
+        trees.startSpace(trees.flusher());
+        Filesystem f = new Filesystem(info, trees);
         f.cleanOrphans();
         return f;
     }
@@ -271,33 +273,60 @@ public final class Filesystem implements AutoCloseable {
         }
     }
 
+    /** Items a namespace change may insert or change, the kernel's counts (btrfs_start_transaction callers). */
+    private static final int CREATE_ITEMS = 6;
+    private static final int LINK_ITEMS = 5;
+    private static final int UNLINK_ITEMS = 8;
+    private static final int RENAME_ITEMS = 11;
+    private static final int SETATTR_ITEMS = 2;
+    private static final int XATTR_ITEMS = 3;
+    private static final int TRUNCATE_ITEMS = 8;
+
     private <T> T change(String what, Change<T> c) throws IOException {
+        return change(what, SETATTR_ITEMS, 0, c);
+    }
+
+    /**
+     * Runs a change: reserves its metadata worst case ({@code items}) and {@code dataBytes} first
+     * — ENOSPC comes here, before anything changed — then runs it in a transaction handle.
+     */
+    private <T> T change(String what, long items, long dataBytes, Change<T> c) throws IOException {
         if (trees == null) {
             throw new FsException(Errno.EROFS, "the filesystem is open read-only");
         }
         opLock.writeLock().lock();
         try {
-            if (closed) {
-                throw new FsException(Errno.EIO, "the filesystem is closed");
-            }
-            TransHandle h = trees.transactions().start();
             T result;
-            try {
-                result = c.run(h);
-            } catch (IOException | RuntimeException | Error e) {
-                if (h.changed() || !(e instanceof FsException)) {
-                    // A half-done change must never reach the disk (btrfs_abort_transaction).
-                    trees.transactions().abort(h.transaction(), what + " failed: " + e);
+            try (var reservation = reserve(items, dataBytes)) {
+                TransHandle h = trees.transactions().start();
+                try {
+                    result = c.run(h);
+                } catch (IOException | RuntimeException | Error e) {
+                    if (h.changed() || !(e instanceof FsException)) {
+                        // A half-done change must never reach the disk (btrfs_abort_transaction).
+                        trees.transactions().abort(h.transaction(), what + " failed: " + e);
+                    }
+                    trees.transactions().end(h);
+                    throw e;
                 }
                 trees.transactions().end(h);
-                throw e;
             }
-            trees.transactions().end(h);
             maybeCommit();
             return result;
         } finally {
             opLock.writeLock().unlock();
         }
+    }
+
+    private org.jbtrfs.transaction.SpaceAccounting.OpReservation reserve(long items, long dataBytes) throws IOException {
+        if (closed) {
+            throw new FsException(Errno.EIO, "the filesystem is closed");
+        }
+        String ro = trees.transactions().readOnlyReason();
+        if (ro != null) {
+            throw new FsException(Errno.EROFS, "the filesystem turned read-only: " + ro);
+        }
+        return trees.space().reserveOp(items, dataBytes);
     }
 
     /** Commits when the running transaction holds more dirty tree blocks than the cache should carry. */
@@ -327,7 +356,7 @@ public final class Filesystem implements AutoCloseable {
 
     /** mknod(2)/creat(2)/mkdir(2): {@code mode} carries the file type (S_IFREG, S_IFDIR, ...). */
     public InodeId mknod(InodeId dir, byte[] name, int mode, long rdev, int uid, int gid) throws IOException {
-        return change("mknod", h -> namespace.create(h, dir, name, mode, rdev, uid, gid, now()));
+        return change("mknod", CREATE_ITEMS, 0, h -> namespace.create(h, dir, name, mode, rdev, uid, gid, now()));
     }
 
     /** creat(2) of a regular file with permission bits {@code perm}. */
@@ -344,7 +373,7 @@ public final class Filesystem implements AutoCloseable {
     }
 
     public InodeId symlink(InodeId dir, byte[] name, byte[] target, int uid, int gid) throws IOException {
-        return change("symlink", h -> namespace.symlink(h, dir, name, target, uid, gid, now()));
+        return change("symlink", CREATE_ITEMS, 0, h -> namespace.symlink(h, dir, name, target, uid, gid, now()));
     }
 
     public InodeId symlink(InodeId dir, String name, String target, int uid, int gid) throws IOException {
@@ -353,14 +382,14 @@ public final class Filesystem implements AutoCloseable {
 
     /** link(2): a new name for {@code id}. */
     public void link(InodeId id, InodeId dir, byte[] name) throws IOException {
-        change("link", h -> {
+        change("link", LINK_ITEMS, 0, h -> {
             namespace.link(h, id, dir, name, now());
             return null;
         });
     }
 
     public void unlink(InodeId dir, byte[] name) throws IOException {
-        change("unlink", h -> {
+        change("unlink", UNLINK_ITEMS, 0, h -> {
             lastLinkGone(h, namespace.unlink(h, dir, name, now()));
             return null;
         });
@@ -371,7 +400,7 @@ public final class Filesystem implements AutoCloseable {
     }
 
     public void rmdir(InodeId dir, byte[] name) throws IOException {
-        change("rmdir", h -> {
+        change("rmdir", UNLINK_ITEMS, 0, h -> {
             lastLinkGone(h, namespace.rmdir(h, dir, name, now()));
             return null;
         });
@@ -379,7 +408,7 @@ public final class Filesystem implements AutoCloseable {
 
     /** renameat2(2); {@code flags} 0, {@link Namespace#RENAME_NOREPLACE} or {@link Namespace#RENAME_EXCHANGE}. */
     public void rename(InodeId srcDir, byte[] srcName, InodeId dstDir, byte[] dstName, int flags) throws IOException {
-        change("rename", h -> {
+        change("rename", RENAME_ITEMS, 0, h -> {
             lastLinkGone(h, namespace.rename(h, srcDir, srcName, dstDir, dstName, flags, now()));
             return null;
         });
@@ -403,7 +432,7 @@ public final class Filesystem implements AutoCloseable {
 
     /** chmod/chown/truncate/utimes in one call. */
     public Attr setattr(InodeId id, SetAttr a) throws IOException {
-        return change("setattr", h -> {
+        return change("setattr", a.size() != null ? TRUNCATE_ITEMS : SETATTR_ITEMS, a.size() != null ? 2L * fs.sectorsize() : 0, h -> {
             Timespec now = now();
             if (a.size() != null) {
                 Attr cur = inodes.getattr(id);
@@ -428,7 +457,7 @@ public final class Filesystem implements AutoCloseable {
         if (pos < 0 || len < 0 || pos + len < 0) {
             throw new FsException(pos + len < 0 ? Errno.EFBIG : Errno.EINVAL, "write of " + len + " bytes at " + pos);
         }
-        return change("write", h -> {
+        return change("write", writeItems(len), alignedLength(pos, len), h -> {
             Attr cur = inodes.getattr(id);
             if (cur.isDirectory()) {
                 throw new FsException(Errno.EISDIR, "inode " + id + " is a directory");
@@ -443,9 +472,23 @@ public final class Filesystem implements AutoCloseable {
         });
     }
 
+    /** The sector-aligned length a write of {@code len} bytes at {@code pos} may allocate. */
+    private long alignedLength(long pos, long len) {
+        long sector = fs.sectorsize();
+        long start = pos / sector * sector;
+        long end = (pos + len + sector - 1) / sector * sector;
+        return end - start;
+    }
+
+    /** Items a write changes: the file extent items, their csum items, the inode item. */
+    private long writeItems(long len) {
+        long csumBytes = len / fs.sectorsize() * fs.csumType().size();
+        return 4 + csumBytes / Math.max(1, trees.cow().maxItemSize()) + len / (128L << 20);
+    }
+
     /** fallocate(PUNCH_HOLE | KEEP_SIZE). */
     public void punchHole(InodeId id, long pos, long len) throws IOException {
-        change("punch hole", h -> {
+        change("punch hole", TRUNCATE_ITEMS, 2L * fs.sectorsize(), h -> {
             if (!inodes.getattr(id).isRegular()) {
                 throw new FsException(Errno.EINVAL, "inode " + id + " is not a regular file");
             }
@@ -455,14 +498,14 @@ public final class Filesystem implements AutoCloseable {
     }
 
     public void setxattr(InodeId id, byte[] name, byte[] value, int flags) throws IOException {
-        change("setxattr", h -> {
+        change("setxattr", XATTR_ITEMS, 0, h -> {
             namespace.setxattr(h, id, name, value, flags, now());
             return null;
         });
     }
 
     public void removexattr(InodeId id, byte[] name) throws IOException {
-        change("removexattr", h -> {
+        change("removexattr", XATTR_ITEMS, 0, h -> {
             namespace.removexattr(h, id, name, now());
             return null;
         });
@@ -490,7 +533,7 @@ public final class Filesystem implements AutoCloseable {
             openCounts.remove(id);
         }
         if (trees != null && isWritable() && reading(() -> inodes.inodeItem(id).nlink()) == 0) {
-            change("evict", h -> namespace.evict(h, id));
+            change("evict", UNLINK_ITEMS, 0, h -> namespace.evict(h, id));
         }
     }
 
@@ -515,7 +558,7 @@ public final class Filesystem implements AutoCloseable {
         for (long tree : namespace.subvolumes()) {
             List<Long> orphans = namespace.orphans(tree);
             for (long ino : orphans) {
-                change("orphan cleanup", h -> namespace.evict(h, new InodeId(tree, ino)));
+                change("orphan cleanup", UNLINK_ITEMS, 0, h -> namespace.evict(h, new InodeId(tree, ino)));
             }
         }
     }
@@ -560,6 +603,13 @@ public final class Filesystem implements AutoCloseable {
                     }
                 }
                 commitLocked();
+                List<String> leaks = trees.closeSpace();
+                if (!leaks.isEmpty()) {
+                    LOG.severe("space reservations leaked at close: " + leaks);
+                    assert false : "space reservations leaked at close: " + leaks;
+                }
+            } else if (trees != null) {
+                trees.closeSpace();
             }
         } finally {
             opLock.writeLock().unlock();

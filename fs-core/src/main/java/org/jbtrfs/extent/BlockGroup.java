@@ -85,6 +85,38 @@ public final class BlockGroup {
         }
     }
 
+    /** Bytes freed in the running transaction, waiting for the commit. */
+    public long pinned() {
+        lock.lock();
+        try {
+            return pinned;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Bytes neither used nor free on disk: the superblock copies inside this group (bytes_super,
+     * which the space accounting counts as read-only).
+     */
+    public long superBytes() {
+        lock.lock();
+        try {
+            return length - used - freeOnDisk.totalBytes();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    public boolean isReadOnly() {
+        lock.lock();
+        try {
+            return readOnly;
+        } finally {
+            lock.unlock();
+        }
+    }
+
     FreeSpaceMap pinnedRanges() {
         assert lock.isHeldByCurrentThread();
         return pinnedRanges;

@@ -29,6 +29,8 @@ public final class ExtentTreeBlockAllocator implements TreeBlockAllocator {
     private final byte[] fsid;
     private final byte[] chunkTreeUuid;
     private final LongFunction<DelayedRefs> refsOf;
+    /** Pays for each block; set once by the filesystem before the first allocation. */
+    private volatile TreeBlockSpace space = TreeBlockSpace.NONE;
     /** Dirty blocks per transaction, in allocation order; the commit writes and clears them. */
     private final Map<Long, Map<Long, ExtentBuffer>> dirty = new ConcurrentHashMap<>();
 
@@ -56,6 +58,10 @@ public final class ExtentTreeBlockAllocator implements TreeBlockAllocator {
         return n;
     }
 
+    public void setSpace(TreeBlockSpace space) {
+        this.space = space;
+    }
+
     /** Forgets a committed (or aborted) transaction's dirty set. */
     public void dropDirtySet(long transid) {
         dirty.remove(transid);
@@ -64,7 +70,15 @@ public final class ExtentTreeBlockAllocator implements TreeBlockAllocator {
     @Override
     public ExtentBuffer allocTreeBlock(long transid, long owner, int level, DiskKey firstKey, long hint) throws IOException {
         long type = owner == ObjectIds.CHUNK_TREE ? BlockGroupItem.SYSTEM : BlockGroupItem.METADATA;
-        long bytenr = groups.reserve(type, nodesize, hint);
+        org.jbtrfs.space.BlockRsv rsv = space.take(type);
+        long bytenr;
+        try {
+            bytenr = groups.reserve(type, nodesize, hint);
+        } catch (IOException | RuntimeException e) {
+            space.giveBack(type, rsv);
+            throw e;
+        }
+        space.reserved(type);
         ExtentBuffer eb = ExtentBuffer.allocate(bytenr, nodesize);
         byte[] d = eb.data();
         Header.setFsid(d, fsid);
@@ -91,6 +105,7 @@ public final class ExtentTreeBlockAllocator implements TreeBlockAllocator {
             cache.forget(eb);
             if (refs.checkRefCleanup(eb.bytenr())) {
                 groups.unreserve(eb.bytenr(), nodesize);
+                space.unreserved(owner == ObjectIds.CHUNK_TREE ? BlockGroupItem.SYSTEM : BlockGroupItem.METADATA);
             }
         } else {
             assert !eb.isDirty() : "freeing a dirty block of an older transaction: " + eb;

@@ -27,6 +27,7 @@ import org.jbtrfs.extent.DelayedRefObserver;
 import org.jbtrfs.extent.DelayedRefs;
 import org.jbtrfs.extent.ExtentRefsRunner;
 import org.jbtrfs.extent.ExtentTreeBlockAllocator;
+import org.jbtrfs.format.BlockGroupItem;
 import org.jbtrfs.format.DiskKey;
 import org.jbtrfs.format.Features;
 import org.jbtrfs.format.Header;
@@ -68,6 +69,7 @@ public final class FsTrees implements TransactionManager.CommitWork, TreeRoots {
     private final CowRoot rootTree;
     private final CowRoot chunkTree;
     private final TransactionManager transactions;
+    private final SpaceAccounting space;
     private final TreeReads reads;
     private volatile Superblock superblock;
 
@@ -80,7 +82,13 @@ public final class FsTrees implements TransactionManager.CommitWork, TreeRoots {
         this.alloc = new ExtentTreeBlockAllocator(groups, reader.cache(), fs.nodesize(), fs.superblock().headerFsid(),
                 chunkUuid, this::refs);
         this.cow = new CowBTree(fs.btree(), alloc);
-        this.runner = new ExtentRefsRunner(cow, groups, DelayedRefObserver.NONE);
+        this.space = new SpaceAccounting(new org.jbtrfs.space.SpaceInfos(fs.nodesize(), fs.sectorsize(),
+                profileOf(groups, BlockGroupItem.DATA), profileOf(groups, BlockGroupItem.METADATA),
+                profileOf(groups, BlockGroupItem.SYSTEM),
+                (fs.superblock().compatRoFlags() & Features.COMPAT_RO_FREE_SPACE_TREE) != 0, this::unallocatedBytes),
+                groups);
+        alloc.setSpace(space);
+        this.runner = new ExtentRefsRunner(cow, space, DelayedRefObserver.NONE);
         this.bgWriter = new BlockGroupWriter(cow);
         this.blockWriter = new TreeBlockWriter(fs.device(), fs.chunkMap(), fs.csumType(), fs.sectorsize());
         this.rootTree = new CowRoot(ObjectIds.ROOT_TREE, rootNode, fs.rootTree());
@@ -126,6 +134,95 @@ public final class FsTrees implements TransactionManager.CommitWork, TreeRoots {
 
     public Superblock superblock() {
         return superblock;
+    }
+
+    /** The space_info counters and reservations of this filesystem. */
+    public SpaceAccounting space() {
+        return space;
+    }
+
+    /** The profile bits of the block groups of {@code type} (0, SINGLE, when there are none). */
+    private static long profileOf(BlockGroups groups, long type) {
+        for (BlockGroup bg : groups.all()) {
+            if ((bg.flags() & BlockGroupItem.TYPE_MASK) == type) {
+                return bg.flags() & ~BlockGroupItem.TYPE_MASK;
+            }
+        }
+        return 0;
+    }
+
+    /** Device bytes in no chunk yet (fs_info->free_chunk_space): what metadata may overcommit against. */
+    private long unallocatedBytes() {
+        org.jbtrfs.format.DevItem d = superblock.devItem();
+        return Math.max(0, d.totalBytes() - d.bytesUsed());
+    }
+
+    /**
+     * Starts the space reclaimer with this filesystem's flush hooks and fills the global reserve:
+     * from here on reservations may wait and flush. {@link #closeSpace} undoes it.
+     */
+    public void startSpace(org.jbtrfs.space.Flusher flusher) {
+        space.spaces().blockRsvs().updateGlobalBlockRsv(SpaceAccounting.GLOBAL_MINIMUM);
+        space.spaces().reclaimer().start(flusher);
+    }
+
+    /**
+     * The flush hooks of this filesystem (flush_space's stages): delayed refs run only at commit
+     * here, there is no delalloc and no delayed iput yet, so committing — which runs the refs and
+     * unpins what was freed — is the stage that frees space; chunk allocation adds it.
+     */
+    public org.jbtrfs.space.Flusher flusher() {
+        return new org.jbtrfs.space.Flusher() {
+            @Override
+            public void runDelayedItems(long items) {
+            }
+
+            @Override
+            public void flushDelalloc(long bytes, boolean waitOrdered) {
+            }
+
+            @Override
+            public void runDelayedRefs(long count) {
+            }
+
+            @Override
+            public void allocateChunk(org.jbtrfs.space.SpaceType type, boolean force) throws IOException {
+                FsTrees.this.allocateChunkForSpace(type, force);
+            }
+
+            @Override
+            public void runDelayedIputs() {
+            }
+
+            @Override
+            public void commitTransaction() throws IOException {
+                if (transactions.busy()) {
+                    TransHandle h = transactions.start();
+                    transactions.commit(h);
+                }
+            }
+
+            @Override
+            public boolean fsError() {
+                return transactions.readOnlyReason() != null;
+            }
+
+            @Override
+            public String toString() {
+                return "flusher of " + fs.device();
+            }
+        };
+    }
+
+    /** ALLOC_CHUNK for the reclaimer: a new block group of {@code type} when the device has room. */
+    void allocateChunkForSpace(org.jbtrfs.space.SpaceType type, boolean force) throws IOException {
+        // Chunk allocation lands with the chunk allocator; until then nothing can be added.
+        space.spaces().get(type).setFull(true);
+    }
+
+    /** Stops the reclaimer, releases the global reserve; returns leak lines (empty when none leaked). */
+    public List<String> closeSpace() {
+        return space.closeAndCheckLeaks();
     }
 
     /** Bytes of dirty tree blocks waiting for a commit. */
@@ -308,7 +405,7 @@ public final class FsTrees implements TransactionManager.CommitWork, TreeRoots {
 
     @Override
     public void afterCommit(long transid) throws IOException {
-        groups.unpinAll();
+        space.unpinAll();
         rootTree.setCommitRoot(current(rootTree));
         chunkTree.setCommitRoot(current(chunkTree));
         for (CowRoot r : roots.values()) {
@@ -316,5 +413,6 @@ public final class FsTrees implements TransactionManager.CommitWork, TreeRoots {
         }
         refs.remove(transid);
         alloc.dropDirtySet(transid);
+        space.afterCommit();
     }
 }
