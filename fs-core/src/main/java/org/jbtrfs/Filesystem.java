@@ -301,6 +301,7 @@ public final class Filesystem implements AutoCloseable {
                 TransHandle h = trees.transactions().start();
                 try {
                     result = c.run(h);
+                    trees.throttleDelayedRefs(h);
                 } catch (IOException | RuntimeException | Error e) {
                     if (h.changed() || !(e instanceof FsException)) {
                         // A half-done change must never reach the disk (btrfs_abort_transaction).

@@ -95,6 +95,9 @@ final class ZstdCodec {
             throw corrupt("frame does not decode: " + Zstd.getErrorName(produced), len, ramBytes);
         }
         assert produced >= 0 && produced <= ramBytes : produced;
+        // zstd may use the unused end of the output as scratch space (its literals buffer), so a
+        // frame shorter than ram_bytes leaves bytes there: the kernel zero-fills them, so do we.
+        java.util.Arrays.fill(out, (int) produced, ramBytes, (byte) 0);
         return out;
     }
 

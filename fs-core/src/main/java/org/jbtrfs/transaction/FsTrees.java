@@ -136,6 +136,23 @@ public final class FsTrees implements TransactionManager.CommitWork, TreeRoots {
         return superblock;
     }
 
+    /** Delayed ref heads a transaction may queue before the writers run some of them (the kernel's throttle). */
+    static final int DELAYED_REFS_THROTTLE_HEADS = 16384;
+
+    /**
+     * btrfs_run_delayed_refs() between commits: when the running transaction has queued many ref
+     * heads, the writer that ends its change runs half of them, so the queue (and the commit's
+     * work) stays bounded. The caller holds {@code h} and no tree lock.
+     */
+    public void throttleDelayedRefs(TransHandle h) throws IOException {
+        DelayedRefs r = refs(h.transid());
+        int heads = r.numHeads();
+        if (heads > DELAYED_REFS_THROTTLE_HEADS) {
+            h.markChanged();
+            runner.run(h.transid(), root(ObjectIds.EXTENT_TREE), r, heads / 2);
+        }
+    }
+
     /** The space_info counters and reservations of this filesystem. */
     public SpaceAccounting space() {
         return space;
@@ -182,7 +199,21 @@ public final class FsTrees implements TransactionManager.CommitWork, TreeRoots {
             }
 
             @Override
-            public void runDelayedRefs(long count) {
+            public void runDelayedRefs(long count) throws IOException {
+                if (!transactions.busy()) {
+                    return;
+                }
+                TransHandle h = transactions.join();
+                try {
+                    h.markChanged();
+                    runner.run(h.transid(), root(ObjectIds.EXTENT_TREE), refs(h.transid()),
+                            count == ALL ? ExtentRefsRunner.RUN_ALL : count);
+                } catch (IOException | RuntimeException e) {
+                    transactions.abort(h.transaction(), "running delayed refs to free space failed: " + e);
+                    throw e;
+                } finally {
+                    transactions.end(h);
+                }
             }
 
             @Override
