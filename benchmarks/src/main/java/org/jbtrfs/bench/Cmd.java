@@ -70,11 +70,17 @@ final class Cmd {
 
     /** Runs {@code argv} and returns its result whatever the exit status; throws only on timeout or exec failure. */
     static Result tryRun(long timeoutSeconds, String... argv) throws IOException {
+        return tryRun(timeoutSeconds, Map.of(), argv);
+    }
+
+    /** As {@link #tryRun(long, String...)}, with {@code extraEnv} added to the child's environment. */
+    static Result tryRun(long timeoutSeconds, Map<String, String> extraEnv, String... argv) throws IOException {
         List<String> cmd = List.of(argv);
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
         Map<String, String> env = pb.environment();
         env.put("PATH", PATH);
         env.put("LC_ALL", "C");
+        env.putAll(extraEnv);
         long t0 = System.nanoTime();
         Process p = pb.start();
         CompletableFuture<String> out = drain(p.getInputStream());

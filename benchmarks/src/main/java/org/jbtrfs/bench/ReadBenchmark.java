@@ -177,7 +177,7 @@ public final class ReadBenchmark {
         return null;
     }
 
-    private static long effectiveUid() throws IOException {
+    static long effectiveUid() throws IOException {
         for (String line : Files.readAllLines(Path.of("/proc/self/status"), StandardCharsets.UTF_8)) {
             if (line.startsWith("Uid:")) {
                 return Long.parseLong(line.substring(4).trim().split("\\s+")[1]);
@@ -186,7 +186,7 @@ public final class ReadBenchmark {
         throw new IOException("no Uid line in /proc/self/status");
     }
 
-    private static boolean kernelHasBtrfs() throws IOException {
+    static boolean kernelHasBtrfs() throws IOException {
         for (String line : Files.readAllLines(Path.of("/proc/filesystems"), StandardCharsets.UTF_8)) {
             String[] f = line.trim().split("\\s+");
             if (f[f.length - 1].equals("btrfs")) {

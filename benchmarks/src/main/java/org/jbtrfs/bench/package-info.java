@@ -1,5 +1,7 @@
 /**
- * Benchmarks that compare the jbtrfs engine with the Linux kernel's btrfs on the same image.
+ * Benchmarks that compare jbtrfs with the Linux kernel's btrfs and btrfs-progs: reading the same
+ * image ({@link org.jbtrfs.bench.ReadBenchmark}) and making an image from a host tree
+ * ({@link org.jbtrfs.bench.MkfsBenchmark}), each as a ratio against the baseline in the same run.
  * (JMH micro-benchmarks of the hot paths will also live in this module; the JMH annotation processor
  * is already on the module's compile path.)
  *
@@ -54,5 +56,59 @@
  * benchmark warns: dropping caches does not evict tmpfs, so both sides then read memory and the
  * ratio compares CPU paths only. Figures from different machines or disks are not comparable; the
  * ratio from one run, on one machine, is the point.
+ *
+ * <h2>{@link org.jbtrfs.bench.MkfsBenchmark}: {@code mkfs --rootdir}, jbtrfs vs {@code mkfs.btrfs}</h2>
+ *
+ * <p>Run it as root with {@code bin/bench-mkfs [--small-files N] [--large-mb N] [--runs N] [--keep DIR]
+ * [--src DIR] [--jbtrfs PATH]} after {@code mvn -DskipTests package}. Without root, btrfs-progs, a
+ * free loop device or the kernel's btrfs it prints {@code skipped: <reason>} and exits 0; it exits 1
+ * on any failure and 2 on a usage error. This is the write-core issue's benchmark: "mkfs --rootdir
+ * of a tree of 20,000 small files and 500 MiB of large ones, as a ratio to mkfs.btrfs --rootdir of
+ * the same tree in the same run; and memory: the same within a 512 MiB heap."
+ *
+ * <p><b>The tree</b> ({@link org.jbtrfs.bench.SourceTree}, fixed seed, generated on the host in a
+ * temporary directory or {@code --keep DIR}/src; {@code --src DIR} reuses any existing tree):
+ * {@code --small-files} (default 20,000) files of 0-64 KiB, 100 per directory in two levels of
+ * directories, 5% empty and 25% small enough to be stored inline, with varied modes; three random
+ * (incompressible) large files and one sparse file (holes at the start, between chunks and at the
+ * end), apparent sizes adding up to {@code --large-mb} (default 500) MiB; symlinks (relative, to a
+ * directory, dangling, long), hard links (a pair and a triple), an empty directory.
+ *
+ * <p><b>One run</b> makes two images of the same size (twice the tree's file bytes rounded up to
+ * 64 MiB, at least 1 GiB), each a fresh sparse file, alternating which goes first from run to run:
+ * <ul>
+ *   <li><b>baseline:</b> {@code mkfs.btrfs -f --rootdir SRC IMG} (btrfs-progs defaults);</li>
+ *   <li><b>jbtrfs:</b> {@code JBTRFS_HEAP=512m PATH mkfs IMG --size SIZE --rootdir SRC}, where PATH
+ *       is {@code --jbtrfs} (default the repository's {@code bin/jbtrfs}, which runs java with
+ *       {@code -Xms} = {@code -Xmx} = the heap). JVM start-up is part of the time, as it is part of
+ *       what a user waits for.</li>
+ * </ul>
+ * Before each: {@code sync; echo 3 > /proc/sys/vm/drop_caches}, so both read the source cold from
+ * disk (if the caches cannot be dropped the header says so: both then read it warm, since the
+ * source was read in full just before). The time is the command's wall clock plus a {@code sync}
+ * right after it, so an mkfs that leaves its image dirty in the page cache does not look faster.
+ * After each, untimed: {@code btrfs check --readonly --check-data-csum IMG} must exit 0 for both
+ * images, and the jbtrfs image, loop-mounted read-only by the kernel, must hold exactly the source
+ * ({@link org.jbtrfs.bench.TreeSnapshot}): every path, its type, permission bits, size, CRC32C,
+ * symlink target and which names share an inode. Times, owners and directory sizes are not compared.
+ *
+ * <p><b>Reading the output.</b> A header (host, tree, image size, commands, cache policy), one line
+ * per run with both times and their ratio, then the medians as the contract for scripts. The
+ * figures below are from the default tree, one run, with a stand-in script (it runs mkfs.btrfs) in
+ * place of jbtrfs on a 2-CPU VM, so they show the harness's own noise, not jbtrfs:
+ * <pre>
+ * RESULT mkfs_btrfs_rootdir_seconds 18.969
+ * RESULT jbtrfs_mkfs_rootdir_seconds 17.566
+ * RATIO mkfs_rootdir_jbtrfs_vs_mkfs_btrfs 0.93
+ * MEMORY jbtrfs_mkfs_rootdir_heap 512m ok
+ * </pre>
+ * The ratio is median jbtrfs seconds over median mkfs.btrfs seconds: 1.00 is as fast, above 1 is
+ * slower (the opposite sense of the read benchmark's throughput ratios). When jbtrfs reports an
+ * OutOfMemoryError (bin/jbtrfs prints "jbtrfs: out of memory; raise the heap with JBTRFS_HEAP") the
+ * benchmark stops, prints the baseline RESULT and {@code MEMORY jbtrfs_mkfs_rootdir_heap 512m FAILED:
+ * <the message>} without jbtrfs figures, and exits 1. A failed command, a failed check or a
+ * difference from the source prints {@code bench-mkfs: FAILED: ...} naming the first differences and
+ * exits 1, with no RESULT lines. Until {@code jbtrfs mkfs --rootdir} exists, {@code --jbtrfs} can
+ * name a stand-in script with the same command line (the tests use one that runs mkfs.btrfs).
  */
 package org.jbtrfs.bench;
