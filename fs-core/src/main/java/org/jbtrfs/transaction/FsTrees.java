@@ -20,6 +20,8 @@ import org.jbtrfs.disk.SuperblockWriter;
 import org.jbtrfs.extent.BlockGroup;
 import org.jbtrfs.extent.BlockGroupWriter;
 import org.jbtrfs.extent.BlockGroups;
+import org.jbtrfs.extent.ChunkAllocator;
+import org.jbtrfs.extent.DevExtents;
 import org.jbtrfs.extent.DelayedRefObserver;
 import org.jbtrfs.extent.DelayedRefs;
 import org.jbtrfs.extent.ExtentRefsRunner;
@@ -48,6 +50,12 @@ import org.jbtrfs.format.Superblock;
  * after that, so this settles in a few rounds ({@link #MAX_COMMIT_ROUNDS} is the bound). Then every
  * dirty block is written. The superblock (root tree, chunk tree, bytes_used) follows in
  * {@link #writeSuperblocks}.
+ *
+ * <h2>Chunks</h2>
+ * Space comes from {@link #reserveExtent} (and, for tree blocks, the same path through the
+ * allocator): a full type gets a new chunk at once in memory ({@link ChunkAllocator}, phase 1);
+ * each round of the tree phase first inserts the items of chunks made so far (phase 2: CHUNK_ITEM,
+ * DEV_EXTENTs, DEV_ITEM), and the superblock carries the new dev_item and sys_chunk_array.
  */
 public final class FsTrees implements TransactionManager.CommitWork {
     /** Rounds of the tree phase before we call it a bug: each round after the first only edits in place. */
@@ -57,6 +65,7 @@ public final class FsTrees implements TransactionManager.CommitWork {
     private final BlockGroups groups;
     private final CowBTree cow;
     private final ExtentTreeBlockAllocator alloc;
+    private final ChunkAllocator chunks;
     private final ExtentRefsRunner runner;
     private final BlockGroupWriter bgWriter;
     private final TreeBlockWriter blockWriter;
@@ -67,14 +76,15 @@ public final class FsTrees implements TransactionManager.CommitWork {
     private final TransactionManager transactions;
     private volatile Superblock superblock;
 
-    private FsTrees(FsInfo fs, BlockGroups groups) throws IOException {
+    private FsTrees(FsInfo fs, BlockGroups groups, DevExtents devExtents) throws IOException {
         this.fs = fs;
         this.groups = groups;
         TreeBlockReader reader = fs.btree().reader();
         ExtentBuffer rootNode = fs.btree().readRoot(fs.rootTree());
         byte[] chunkUuid = Header.chunkTreeUuid(rootNode.data());
+        this.chunks = new ChunkAllocator(groups, fs.chunkMap(), devExtents, fs.superblock(), chunkUuid);
         this.alloc = new ExtentTreeBlockAllocator(groups, reader.cache(), fs.nodesize(), fs.superblock().headerFsid(),
-                chunkUuid, this::refs);
+                chunkUuid, this::refs, chunks::reserve);
         this.cow = new CowBTree(fs.btree(), alloc);
         this.runner = new ExtentRefsRunner(cow, groups, DelayedRefObserver.NONE);
         this.bgWriter = new BlockGroupWriter(cow);
@@ -96,7 +106,27 @@ public final class FsTrees implements TransactionManager.CommitWork {
         TreeRoot fst = (fs.superblock().compatRoFlags() & Features.COMPAT_RO_FREE_SPACE_TREE) != 0
                 ? fs.requireTreeRoot(ObjectIds.FREE_SPACE_TREE) : null;
         BlockGroups groups = BlockGroups.load(fs.btree(), fs.chunkMap(), bgRoot, extent, fst, fs.sectorsize(), fs.nodesize());
-        return new FsTrees(fs, groups);
+        DevExtents devExtents = DevExtents.load(fs.btree(), fs.requireTreeRoot(ObjectIds.DEV_TREE),
+                fs.superblock().devItem().devid(), fs.superblock().devItem().totalBytes());
+        return new FsTrees(fs, groups, devExtents);
+    }
+
+    /**
+     * The one way the engine gets space (find_free_extent + btrfs_chunk_alloc): reserves
+     * {@code numBytes} of {@code type} (BlockGroupItem.DATA, METADATA or SYSTEM) at or after
+     * {@code hint} in transaction {@code transid}; when the block groups of that type are full, a
+     * chunk is allocated (in memory now, its items at commit) and the reservation retried. The
+     * range is reserved: the caller either queues the delayed ref that inserts its extent item, or
+     * gives it back with {@code blockGroups().unreserve}. FsException ENOSPC when the device is full.
+     */
+    public long reserveExtent(long transid, long type, long numBytes, long hint) throws IOException {
+        assert transid > 0 && numBytes > 0 : "transid " + transid + " bytes " + numBytes;
+        return chunks.reserve(type, numBytes, hint);
+    }
+
+    /** Chunk allocation (phase 1 on demand, phase 2 in {@link #commitTrees}). */
+    public ChunkAllocator chunkAllocator() {
+        return chunks;
     }
 
     public TransactionManager transactions() {
@@ -166,6 +196,8 @@ public final class FsTrees implements TransactionManager.CommitWork {
                 throw new IllegalStateException("commit of transaction " + transid + " did not settle in "
                         + MAX_COMMIT_ROUNDS + " rounds");
             }
+            // Phase 2 of chunk allocation first: its items COW trees and queue refs for this round.
+            int newChunks = chunks.insertPendingChunks(transid, cow, chunkTree, root(ObjectIds.DEV_TREE));
             long ran = runner.run(transid, extent, r, ExtentRefsRunner.RUN_ALL);
             List<BlockGroup> dirty = groups.takeDirty();
             for (BlockGroup bg : dirty) {
@@ -175,7 +207,8 @@ public final class FsTrees implements TransactionManager.CommitWork {
                 bgWriter.writeItem(transid, bgRoot(), bg);
             }
             int rootItems = updateRootItems(transid);
-            if (ran == 0 && dirty.isEmpty() && rootItems == 0 && r.numHeads() == 0) {
+            if (newChunks == 0 && ran == 0 && dirty.isEmpty() && rootItems == 0 && r.numHeads() == 0
+                    && !chunks.hasPending()) {
                 break;
             }
         }
@@ -252,6 +285,7 @@ public final class FsTrees implements TransactionManager.CommitWork {
                 chunk.level(), extent.level(), fsTree.level(), dev.level(), csum.level());
         Superblock next = SuperblockWriter.next(superblock, new SuperblockWriter.Roots(transid, root.bytenr(), root.level(),
                 chunk.bytenr(), chunk.level(), chunk.generation(), used, backup));
+        chunks.applyToSuperblock(next);
         SuperblockWriter.writeAll(fs.device(), next);
         superblock = next;
     }
