@@ -5,7 +5,7 @@ import java.util.Collection;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
+import java.util.concurrent.ConcurrentSkipListMap;
 import org.jbtrfs.CorruptImageException;
 import org.jbtrfs.UnsupportedImageException;
 import org.jbtrfs.format.BlockGroupItem;
@@ -41,7 +41,11 @@ public final class ChunkMap {
     }
 
     private final long devid;
-    private final TreeMap<Long, Mapping> byLogical = new TreeMap<>(Long::compareUnsigned);
+    /**
+     * Lock-free for readers: chunk allocation adds mappings while other threads map addresses.
+     * Adds are serialised by their callers (open, or the chunk allocator's chunk mutex).
+     */
+    private final ConcurrentSkipListMap<Long, Mapping> byLogical = new ConcurrentSkipListMap<>(Long::compareUnsigned);
 
     public ChunkMap(long devid) {
         this.devid = devid;

@@ -27,6 +27,12 @@ public final class BlockGroup {
     long used;
     long reserved;
     long pinned;
+    /**
+     * Bytes of free space on disk that hold superblock copies (bytes_super, exclude_super_stripes
+     * in block-group.c): the free space tree shows them free, as the kernel writes it, but the
+     * allocator never hands them out.
+     */
+    long bytesSuper;
     final FreeSpaceMap freeOnDisk;
     FreeSpaceMap committedFreeSpaceTree;
     final FreeSpaceMap allocatable;
@@ -46,6 +52,44 @@ public final class BlockGroup {
         this.freeOnDisk = free;
         this.committedFreeSpaceTree = new FreeSpaceMap(free);
         this.allocatable = new FreeSpaceMap(free);
+    }
+
+    /**
+     * A block group for a chunk allocated in this transaction (btrfs_make_block_group): nothing
+     * used, all of it free, nothing of it in the free space tree yet, and dirty so the commit
+     * inserts its BLOCK_GROUP_ITEM and free space tree entries.
+     */
+    static BlockGroup forNewChunk(long start, long length, long flags) {
+        FreeSpaceMap free = new FreeSpaceMap();
+        free.add(start, length);
+        BlockGroup bg = new BlockGroup(start, length, flags, 0, free);
+        bg.committedFreeSpaceTree = new FreeSpaceMap();
+        bg.dirty = true;
+        return bg;
+    }
+
+    /**
+     * Takes the superblock copies inside this group out of what the allocator may use. Only the
+     * parts that are free on disk count (an image written by someone else might have an extent
+     * there; the kernel would never put one there, and btrfs check would report it).
+     */
+    void excludeSuperStripes(java.util.List<long[]> ranges) {
+        lock.lock();
+        try {
+            for (long[] r : ranges) {
+                for (long[] f : allocatable.extents()) {
+                    long s = Math.max(f[0], r[0]);
+                    long e = Math.min(f[0] + f[1], r[0] + r[1]);
+                    if (s < e) {
+                        allocatable.remove(s, e - s);
+                        bytesSuper += e - s;
+                    }
+                }
+            }
+            assert countersBalance();
+        } finally {
+            lock.unlock();
+        }
     }
 
     public long start() {
@@ -102,7 +146,7 @@ public final class BlockGroup {
     public long superBytes() {
         lock.lock();
         try {
-            return length - used - freeOnDisk.totalBytes();
+            return bytesSuper;
         } finally {
             lock.unlock();
         }
@@ -137,9 +181,9 @@ public final class BlockGroup {
         if (pinned != pinnedRanges.totalBytes()) {
             throw new AssertionError(this + ": pinned " + pinned + " != pinned ranges " + pinnedRanges.totalBytes());
         }
-        if (allocatable.totalBytes() + reserved + pinned != freeDisk) {
+        if (allocatable.totalBytes() + reserved + pinned + bytesSuper != freeDisk) {
             throw new AssertionError(this + ": allocatable " + allocatable.totalBytes() + " + reserved " + reserved
-                    + " + pinned " + pinned + " != free on disk " + freeDisk);
+                    + " + pinned " + pinned + " + super " + bytesSuper + " != free on disk " + freeDisk);
         }
         return true;
     }

@@ -14,10 +14,12 @@ import org.jbtrfs.ctree.Item;
 import org.jbtrfs.ctree.TreeRoot;
 import org.jbtrfs.device.ChunkMap;
 import org.jbtrfs.format.BlockGroupItem;
+import org.jbtrfs.format.ChunkItem;
 import org.jbtrfs.format.DiskKey;
 import org.jbtrfs.format.FreeSpaceInfo;
 import org.jbtrfs.format.ItemType;
 import org.jbtrfs.format.Le;
+import org.jbtrfs.format.Superblock;
 
 /**
  * The block groups of a filesystem and the extent allocator over them (block-group.c,
@@ -73,6 +75,7 @@ public final class BlockGroups implements ExtentAccounting {
                         + " + free " + free.totalBytes() + " != length " + Le.u64s(m.length()));
             }
             BlockGroup bg = new BlockGroup(m.logical(), m.length(), bgi.flags(), bgi.used(), free);
+            bg.excludeSuperStripes(superStripes(m.logical(), m.length(), m.stripes()));
             if (fstRoot != null) {
                 Item info = bt.lookup(fstRoot, new DiskKey(m.logical(), ItemType.FREE_SPACE_INFO, m.length()));
                 FreeSpaceInfo fsi = FreeSpaceInfo.decode(info.data(), 0, info.size());
@@ -81,6 +84,37 @@ public final class BlockGroups implements ExtentAccounting {
             bgs.add(bg);
         }
         return bgs;
+    }
+
+    /** BTRFS_SUPER_INFO_OFFSET: nothing below the primary superblock copy is ever allocated. */
+    static final long SUPER_INFO_OFFSET = 64 << 10;
+    /** BTRFS_STRIPE_LEN: btrfs_rmap_block reports each superblock copy as one stripe of this length. */
+    static final long STRIPE_LEN = 64 << 10;
+
+    /**
+     * The logical ranges of a chunk that hold superblock copies (exclude_super_stripes in
+     * block-group.c): for each copy at a physical offset of {@link Superblock#MIRROR_OFFSETS} that
+     * falls inside one of the chunk's stripes, the 64 KiB stripe at the matching logical address
+     * (cut at the chunk's end); and, for a chunk starting below 64 KiB, everything up to 64 KiB.
+     * For SINGLE and DUP, physical {@code p} in a stripe at {@code s} is logical
+     * {@code start + (p - s)}.
+     */
+    public static List<long[]> superStripes(long start, long length, List<ChunkItem.Stripe> stripes) {
+        List<long[]> out = new ArrayList<>();
+        if (Long.compareUnsigned(start, SUPER_INFO_OFFSET) < 0) {
+            out.add(new long[] {start, SUPER_INFO_OFFSET - start});
+        }
+        for (long mirror : Superblock.MIRROR_OFFSETS) {
+            for (ChunkItem.Stripe s : stripes) {
+                if (Long.compareUnsigned(mirror, s.offset()) < 0 || Long.compareUnsigned(mirror - s.offset(), length) >= 0) {
+                    continue;
+                }
+                long stripeStart = (mirror - s.offset()) / STRIPE_LEN * STRIPE_LEN;
+                long logical = start + stripeStart;
+                out.add(new long[] {logical, Math.min(STRIPE_LEN, start + length - logical)});
+            }
+        }
+        return out;
     }
 
     static FreeSpaceMap loadFromFreeSpaceTree(BTree bt, TreeRoot fst, long start, long length, int sectorsize)
@@ -306,6 +340,49 @@ public final class BlockGroups implements ExtentAccounting {
                 bg.lock.unlock();
             }
         }
+    }
+
+    /**
+     * The counters of all block groups of one type (struct btrfs_space_info's bytes_*), summed
+     * under each group's lock in turn; a snapshot, good for deciding whether to allocate a chunk.
+     */
+    public record SpaceSummary(long type, long totalBytes, long bytesUsed, long bytesReserved, long bytesPinned,
+            long bytesSuper, long allocatableBytes, int groups, long profile) {
+        /** btrfs_space_info_used(sinfo, false): bytes_super counts as read-only space. */
+        public long usedForChunkDecision() {
+            return bytesUsed + bytesReserved + bytesPinned + bytesSuper;
+        }
+    }
+
+    /** The space summary of {@code type} (DATA, METADATA or SYSTEM); profile -1 when no group exists. */
+    public SpaceSummary summary(long type) {
+        long total = 0;
+        long used = 0;
+        long reserved = 0;
+        long pinned = 0;
+        long sup = 0;
+        long alloc = 0;
+        int n = 0;
+        long profile = -1;
+        for (BlockGroup bg : all()) {
+            if ((bg.flags() & BlockGroupItem.TYPE_MASK) != type) {
+                continue;
+            }
+            bg.lock.lock();
+            try {
+                total += bg.length();
+                used += bg.used;
+                reserved += bg.reserved;
+                pinned += bg.pinned;
+                sup += bg.bytesSuper;
+                alloc += bg.readOnly ? 0 : bg.allocatable.totalBytes();
+            } finally {
+                bg.lock.unlock();
+            }
+            n++;
+            profile = bg.flags() & BlockGroupItem.PROFILE_MASK;
+        }
+        return new SpaceSummary(type, total, used, reserved, pinned, sup, alloc, n, profile);
     }
 
     /** Sum of used bytes: the superblock's bytes_used. */

@@ -29,13 +29,31 @@ public final class ExtentTreeBlockAllocator implements TreeBlockAllocator {
     private final byte[] fsid;
     private final byte[] chunkTreeUuid;
     private final LongFunction<DelayedRefs> refsOf;
+    private final Reserver reserver;
     /** Pays for each block; set once by the filesystem before the first allocation. */
     private volatile TreeBlockSpace space = TreeBlockSpace.NONE;
     /** Dirty blocks per transaction, in allocation order; the commit writes and clears them. */
     private final Map<Long, Map<Long, ExtentBuffer>> dirty = new ConcurrentHashMap<>();
 
+    /**
+     * Where tree block space comes from: {@link BlockGroups#reserve} alone, or
+     * {@link ChunkAllocator#reserve}, which grows the filesystem by a chunk when a type is full.
+     * Called while the caller holds a tree's write lock, so it must take no tree lock.
+     */
+    @FunctionalInterface
+    public interface Reserver {
+        long reserve(long type, long numBytes, long hint) throws IOException;
+    }
+
+    /** An allocator that never grows the filesystem (ENOSPC when the block groups are full). */
     public ExtentTreeBlockAllocator(BlockGroups groups, ExtentBufferCache cache, int nodesize, byte[] headerFsid,
             byte[] chunkTreeUuid, LongFunction<DelayedRefs> refsOf) {
+        this(groups, cache, nodesize, headerFsid, chunkTreeUuid, refsOf, groups::reserve);
+    }
+
+    public ExtentTreeBlockAllocator(BlockGroups groups, ExtentBufferCache cache, int nodesize, byte[] headerFsid,
+            byte[] chunkTreeUuid, LongFunction<DelayedRefs> refsOf, Reserver reserver) {
+        this.reserver = reserver;
         this.groups = groups;
         this.cache = cache;
         this.nodesize = nodesize;
@@ -73,7 +91,7 @@ public final class ExtentTreeBlockAllocator implements TreeBlockAllocator {
         org.jbtrfs.space.BlockRsv rsv = space.take(type);
         long bytenr;
         try {
-            bytenr = groups.reserve(type, nodesize, hint);
+            bytenr = reserver.reserve(type, nodesize, hint);
         } catch (IOException | RuntimeException e) {
             space.giveBack(type, rsv);
             throw e;

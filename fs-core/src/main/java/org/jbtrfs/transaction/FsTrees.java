@@ -23,6 +23,8 @@ import org.jbtrfs.disk.SuperblockWriter;
 import org.jbtrfs.extent.BlockGroup;
 import org.jbtrfs.extent.BlockGroupWriter;
 import org.jbtrfs.extent.BlockGroups;
+import org.jbtrfs.extent.ChunkAllocator;
+import org.jbtrfs.extent.DevExtents;
 import org.jbtrfs.extent.DelayedRefObserver;
 import org.jbtrfs.extent.DelayedRefs;
 import org.jbtrfs.extent.ExtentRefsRunner;
@@ -52,6 +54,12 @@ import org.jbtrfs.format.Superblock;
  * after that, so this settles in a few rounds ({@link #MAX_COMMIT_ROUNDS} is the bound). Then every
  * dirty block is written. The superblock (root tree, chunk tree, bytes_used) follows in
  * {@link #writeSuperblocks}.
+ *
+ * <h2>Chunks</h2>
+ * Space comes from {@link #reserveExtent} (and, for tree blocks, the same path through the
+ * allocator): a full type gets a new chunk at once in memory ({@link ChunkAllocator}, phase 1);
+ * each round of the tree phase first inserts the items of chunks made so far (phase 2: CHUNK_ITEM,
+ * DEV_EXTENTs, DEV_ITEM), and the superblock carries the new dev_item and sys_chunk_array.
  */
 public final class FsTrees implements TransactionManager.CommitWork, TreeRoots {
     /** Rounds of the tree phase before we call it a bug: each round after the first only edits in place. */
@@ -61,6 +69,7 @@ public final class FsTrees implements TransactionManager.CommitWork, TreeRoots {
     private final BlockGroups groups;
     private final CowBTree cow;
     private final ExtentTreeBlockAllocator alloc;
+    private final ChunkAllocator chunks;
     private final ExtentRefsRunner runner;
     private final BlockGroupWriter bgWriter;
     private final TreeBlockWriter blockWriter;
@@ -73,14 +82,15 @@ public final class FsTrees implements TransactionManager.CommitWork, TreeRoots {
     private final TreeReads reads;
     private volatile Superblock superblock;
 
-    private FsTrees(FsInfo fs, BlockGroups groups) throws IOException {
+    private FsTrees(FsInfo fs, BlockGroups groups, DevExtents devExtents) throws IOException {
         this.fs = fs;
         this.groups = groups;
         TreeBlockReader reader = fs.btree().reader();
         ExtentBuffer rootNode = fs.btree().readRoot(fs.rootTree());
         byte[] chunkUuid = Header.chunkTreeUuid(rootNode.data());
+        this.chunks = new ChunkAllocator(groups, fs.chunkMap(), devExtents, fs.superblock(), chunkUuid);
         this.alloc = new ExtentTreeBlockAllocator(groups, reader.cache(), fs.nodesize(), fs.superblock().headerFsid(),
-                chunkUuid, this::refs);
+                chunkUuid, this::refs, chunks::reserve);
         this.cow = new CowBTree(fs.btree(), alloc);
         this.space = new SpaceAccounting(new org.jbtrfs.space.SpaceInfos(fs.nodesize(), fs.sectorsize(),
                 profileOf(groups, BlockGroupItem.DATA), profileOf(groups, BlockGroupItem.METADATA),
@@ -88,6 +98,7 @@ public final class FsTrees implements TransactionManager.CommitWork, TreeRoots {
                 (fs.superblock().compatRoFlags() & Features.COMPAT_RO_FREE_SPACE_TREE) != 0, this::unallocatedBytes),
                 groups);
         alloc.setSpace(space);
+        chunks.setNewGroupListener(space::addBlockGroup);
         this.runner = new ExtentRefsRunner(cow, space, DelayedRefObserver.NONE);
         this.bgWriter = new BlockGroupWriter(cow);
         this.blockWriter = new TreeBlockWriter(fs.device(), fs.chunkMap(), fs.csumType(), fs.sectorsize());
@@ -109,7 +120,45 @@ public final class FsTrees implements TransactionManager.CommitWork, TreeRoots {
         TreeRoot fst = (fs.superblock().compatRoFlags() & Features.COMPAT_RO_FREE_SPACE_TREE) != 0
                 ? fs.requireTreeRoot(ObjectIds.FREE_SPACE_TREE) : null;
         BlockGroups groups = BlockGroups.load(fs.btree(), fs.chunkMap(), bgRoot, extent, fst, fs.sectorsize(), fs.nodesize());
-        return new FsTrees(fs, groups);
+        DevExtents devExtents = DevExtents.load(fs.btree(), fs.requireTreeRoot(ObjectIds.DEV_TREE),
+                fs.superblock().devItem().devid(), fs.superblock().devItem().totalBytes());
+        return new FsTrees(fs, groups, devExtents);
+    }
+
+    /**
+     * The one way the engine gets space (find_free_extent + btrfs_chunk_alloc): reserves
+     * {@code numBytes} of {@code type} (BlockGroupItem.DATA, METADATA or SYSTEM) at or after
+     * {@code hint} in transaction {@code transid}; when the block groups of that type are full, a
+     * chunk is allocated (in memory now, its items at commit) and the reservation retried. The
+     * range is reserved: the caller either queues the delayed ref that inserts its extent item, or
+     * gives it back with {@code blockGroups().unreserve}. FsException ENOSPC when the device is full.
+     */
+    public long reserveExtent(long transid, long type, long numBytes, long hint) throws IOException {
+        assert transid > 0 && numBytes > 0 : "transid " + transid + " bytes " + numBytes;
+        long at = chunks.reserve(type, numBytes, hint);
+        if (type == BlockGroupItem.DATA) {
+            try {
+                space.dataExtentReserved(numBytes);
+            } catch (IOException | RuntimeException e) {
+                groups.unreserve(at, numBytes);
+                throw e;
+            }
+        }
+        return at;
+    }
+
+    /** Gives back a data extent from {@link #reserveExtent} that will not be used (no ref was queued for it). */
+    public void unreserveExtent(long bytenr, long numBytes) {
+        groups.unreserve(bytenr, numBytes);
+        BlockGroup bg = groups.find(bytenr);
+        if (bg != null && bg.isData()) {
+            space.dataExtentUnreserved(numBytes);
+        }
+    }
+
+    /** Chunk allocation (phase 1 on demand, phase 2 in {@link #commitTrees}). */
+    public ChunkAllocator chunkAllocator() {
+        return chunks;
     }
 
     public TransactionManager transactions() {
@@ -170,8 +219,7 @@ public final class FsTrees implements TransactionManager.CommitWork, TreeRoots {
 
     /** Device bytes in no chunk yet (fs_info->free_chunk_space): what metadata may overcommit against. */
     private long unallocatedBytes() {
-        org.jbtrfs.format.DevItem d = superblock.devItem();
-        return Math.max(0, d.totalBytes() - d.bytesUsed());
+        return chunks.unallocatedBytes();
     }
 
     /**
@@ -247,8 +295,25 @@ public final class FsTrees implements TransactionManager.CommitWork, TreeRoots {
 
     /** ALLOC_CHUNK for the reclaimer: a new block group of {@code type} when the device has room. */
     void allocateChunkForSpace(org.jbtrfs.space.SpaceType type, boolean force) throws IOException {
-        // Chunk allocation lands with the chunk allocator; until then nothing can be added.
-        space.spaces().get(type).setFull(true);
+        long flags = switch (type) {
+            case DATA -> BlockGroupItem.DATA;
+            case METADATA -> BlockGroupItem.METADATA;
+            case SYSTEM -> BlockGroupItem.SYSTEM;
+        };
+        try {
+            if (force) {
+                chunks.allocChunk(flags);
+            } else {
+                chunks.maybeAllocChunk(flags);
+            }
+        } catch (org.jbtrfs.FsException e) {
+            if (e.errno() != org.jbtrfs.Errno.ENOSPC) {
+                throw e;
+            }
+        }
+        if (chunks.deviceFull()) {
+            space.spaces().get(type).setFull(true);
+        }
     }
 
     /** Stops the reclaimer, releases the global reserve; returns leak lines (empty when none leaked). */
@@ -335,6 +400,8 @@ public final class FsTrees implements TransactionManager.CommitWork, TreeRoots {
                 throw new IllegalStateException("commit of transaction " + transid + " did not settle in "
                         + MAX_COMMIT_ROUNDS + " rounds");
             }
+            // Phase 2 of chunk allocation first: its items COW trees and queue refs for this round.
+            int newChunks = chunks.insertPendingChunks(transid, cow, chunkTree, root(ObjectIds.DEV_TREE));
             long ran = runner.run(transid, extent, r, ExtentRefsRunner.RUN_ALL);
             List<BlockGroup> dirty = groups.takeDirty();
             for (BlockGroup bg : dirty) {
@@ -344,7 +411,8 @@ public final class FsTrees implements TransactionManager.CommitWork, TreeRoots {
                 bgWriter.writeItem(transid, bgRoot(), bg);
             }
             int rootItems = updateRootItems(transid);
-            if (ran == 0 && dirty.isEmpty() && rootItems == 0 && r.numHeads() == 0) {
+            if (newChunks == 0 && ran == 0 && dirty.isEmpty() && rootItems == 0 && r.numHeads() == 0
+                    && !chunks.hasPending()) {
                 break;
             }
         }
@@ -421,6 +489,7 @@ public final class FsTrees implements TransactionManager.CommitWork, TreeRoots {
                 chunk.level(), extent.level(), fsTree.level(), dev.level(), csum.level());
         Superblock next = SuperblockWriter.next(superblock, new SuperblockWriter.Roots(transid, root.bytenr(), root.level(),
                 chunk.bytenr(), chunk.level(), chunk.generation(), used, backup));
+        chunks.applyToSuperblock(next);
         SuperblockWriter.writeAll(fs.device(), next);
         superblock = next;
     }

@@ -40,6 +40,16 @@ class CrashConsistencyTest {
 
     @Test
     void everyCrashPointOpensAtACommittedGeneration() throws Exception {
+        crashEverywhere(false);
+    }
+
+    /** The same with a METADATA and a SYSTEM chunk made in the transaction (phase 2 in the commit). */
+    @Test
+    void everyCrashPointOfACommitAddingChunksOpensAtACommittedGeneration() throws Exception {
+        crashEverywhere(true);
+    }
+
+    private void crashEverywhere(boolean newChunks) throws Exception {
         Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/sbin/mkfs.btrfs")) || Files.isExecutable(Path.of("/sbin/mkfs.btrfs")),
                 "skipped: btrfs-progs is not installed");
         Path img = tmp.resolve("base.img");
@@ -51,7 +61,7 @@ class CrashConsistencyTest {
         long seed = Long.getLong("jbtrfs.seed", System.nanoTime());
         System.out.println("CrashConsistencyTest: seed=" + seed);
 
-        long total = workload(new CrashingBlockDevice(base, Long.MAX_VALUE, seed));
+        long total = workload(new CrashingBlockDevice(base, Long.MAX_VALUE, seed), newChunks);
         long gen0 = generation(base);
         Random rnd = new Random(seed);
         // Every crash point when the commit is short (it is here), else a seeded sample plus the end.
@@ -61,7 +71,7 @@ class CrashConsistencyTest {
         for (int i = 0; i <= points; i++) {
             long n = total <= points ? i : i == points ? total : (long) (rnd.nextDouble() * total);
             CrashingBlockDevice dev = new CrashingBlockDevice(base, n, seed + i);
-            workload(dev);
+            workload(dev, newChunks);
             byte[] after = dev.crashImage();
             long gen = generation(after);
             String where = "seed " + seed + " crash after write " + n + " of " + total;
@@ -105,10 +115,14 @@ class CrashConsistencyTest {
     }
 
     /** One transaction adding xattrs to the root directory; returns the writes it issued. */
-    private static long workload(CrashingBlockDevice dev) throws IOException {
+    private static long workload(CrashingBlockDevice dev, boolean newChunks) throws IOException {
         try (FsInfo fs = FsInfo.open(dev, OpenOptions.readOnlyDefaults())) {
             FsTrees trees = FsTrees.open(fs);
             TransHandle h = trees.transactions().start();
+            if (newChunks) {
+                trees.chunkAllocator().allocChunk(org.jbtrfs.format.BlockGroupItem.METADATA);
+                trees.chunkAllocator().allocChunk(org.jbtrfs.format.BlockGroupItem.SYSTEM);
+            }
             CowRoot root = trees.root(ObjectIds.FS_TREE);
             root.lock.writeLock().lock();
             try {
