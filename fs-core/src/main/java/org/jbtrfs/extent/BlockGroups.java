@@ -180,6 +180,28 @@ public final class BlockGroups implements ExtentAccounting {
         return free;
     }
 
+    /**
+     * btrfs_make_block_group(): a new, empty block group for a chunk just created. Nothing is
+     * used and the free space tree has nothing for it yet, so it is dirty: the next commit inserts
+     * its BLOCK_GROUP_ITEM and its FREE_SPACE_INFO and free extent.
+     */
+    public BlockGroup makeBlockGroup(long start, long length, long flags) {
+        assert length > 0 && start % sectorsize == 0 && length % sectorsize == 0 : "unaligned block group " + start + "+" + length;
+        FreeSpaceMap free = new FreeSpaceMap();
+        free.add(start, length);
+        BlockGroup bg = new BlockGroup(start, length, flags, 0, free);
+        bg.lock.lock();
+        try {
+            bg.committedFreeSpaceTree = new FreeSpaceMap();
+            bg.dirty = true;
+            assert bg.countersBalance();
+        } finally {
+            bg.lock.unlock();
+        }
+        add(bg);
+        return bg;
+    }
+
     public void add(BlockGroup bg) {
         synchronized (groupsLock) {
             Map.Entry<Long, BlockGroup> below = groups.floorEntry(bg.start());
