@@ -88,6 +88,10 @@ public final class Mkfs {
         if (o.sizeBytes() == 0 && !Files.exists(image)) {
             throw new IllegalArgumentException(image + " does not exist; give the size of the filesystem to make");
         }
+        if (o.sizeBytes() > 0) {
+            // Refuse a size the layout cannot use before creating or growing anything.
+            MkfsLayout.plan(o.sizeBytes() / o.sectorsize() * o.sectorsize(), o.metadataProfile(), o.dataProfile());
+        }
         if (!Files.exists(image) || Files.isRegularFile(image)) {
             try (RandomAccessFile f = new RandomAccessFile(image.toFile(), "rw")) {
                 if (f.length() < o.sizeBytes()) {
@@ -109,6 +113,7 @@ public final class Mkfs {
             throw new IllegalArgumentException("size " + Le.u64s(want) + " is larger than the device (" + devSize + " bytes)");
         }
         MkfsLayout layout = MkfsLayout.plan(total, o.metadataProfile(), o.dataProfile());
+        wipeSuperblocks(dev, devSize);
         Random rnd = new SecureRandom();
         byte[] fsid = o.fsid() != null ? o.fsid() : Uuids.random(rnd);
         byte[] devUuid = o.deviceUuid() != null ? o.deviceUuid() : Uuids.random(rnd);
@@ -151,6 +156,21 @@ public final class Mkfs {
             throw new AssertionError("mkfs committed generation " + trees.superblock().generation());
         }
         return new Result(o, total, fsid, devUuid, layout);
+    }
+
+    /**
+     * Zeroes every superblock copy the device has room for, before any tree block is written: an
+     * older filesystem's superblock must not survive to point into blocks we overwrite. Until our
+     * commit writes the new copies, the device holds no valid superblock at all.
+     */
+    private static void wipeSuperblocks(BlockDevice dev, long devSize) throws IOException {
+        byte[] zero = new byte[Superblock.SIZE];
+        for (long off : Superblock.MIRROR_OFFSETS) {
+            if (off + Superblock.SIZE <= devSize) {
+                dev.write(off, zero, 0, zero.length);
+            }
+        }
+        dev.flush();
     }
 
     private static long nanosNow() {
