@@ -37,6 +37,13 @@ public final class BlockGroup {
     /** The BLOCK_GROUP_ITEM or the free space tree needs writing at the next commit. */
     boolean dirty;
     boolean readOnly;
+    /**
+     * Logical [start, end) ranges that map onto a superblock copy, never handed out by the
+     * allocator (exclude_super_stripes in block-group.c). Set before the group is published by
+     * {@link BlockGroups#add} and never changed, so read without the lock. They stay in the free
+     * space views: the free space tree lists them as free, as the kernel's does.
+     */
+    long[][] superRanges = new long[0][];
 
     BlockGroup(long start, long length, long flags, long used, FreeSpaceMap free) {
         this.start = start;

@@ -14,6 +14,8 @@ import org.jbtrfs.ctree.Item;
 import org.jbtrfs.ctree.TreeRoot;
 import org.jbtrfs.device.ChunkMap;
 import org.jbtrfs.format.BlockGroupItem;
+import org.jbtrfs.format.ChunkItem;
+import org.jbtrfs.format.Superblock;
 import org.jbtrfs.format.DiskKey;
 import org.jbtrfs.format.FreeSpaceInfo;
 import org.jbtrfs.format.ItemType;
@@ -35,10 +37,17 @@ import org.jbtrfs.format.Le;
  *       pinned — not allocatable — until {@link #unpinAll} after the commit, because the last
  *       committed trees may still point there.</li>
  * </ol>
- * Each block group's counters and free space views are guarded by its own lock; the map of block
+ * {@link #reserve} never hands out a range that maps onto a superblock copy on any stripe
+ * ({@link #superRanges}): the commit rewrites those copies after the tree blocks, so a block there
+ * would lose a mirror, and the kernel would overwrite it. Those ranges still count as free (the
+ * free space tree lists them, as the kernel's does).
+ *
+ * <p>Each block group's counters and free space views are guarded by its own lock; the map of block
  * groups changes only when chunks are added (under {@link #groupsLock}).
  */
 public final class BlockGroups implements ExtentAccounting {
+    /** What the kernel keeps free around a superblock copy inside a chunk (BTRFS_STRIPE_LEN). */
+    static final long SUPER_EXCLUDE_BYTES = 64 * 1024;
     private final TreeMap<Long, BlockGroup> groups = new TreeMap<>(Long::compareUnsigned);
     /** Guards {@link #groups}. Rank: above the block group locks. */
     private final Object groupsLock = new Object();
@@ -73,6 +82,7 @@ public final class BlockGroups implements ExtentAccounting {
                         + " + free " + free.totalBytes() + " != length " + Le.u64s(m.length()));
             }
             BlockGroup bg = new BlockGroup(m.logical(), m.length(), bgi.flags(), bgi.used(), free);
+            bg.superRanges = superRanges(m);
             if (fstRoot != null) {
                 Item info = bt.lookup(fstRoot, new DiskKey(m.logical(), ItemType.FREE_SPACE_INFO, m.length()));
                 FreeSpaceInfo fsi = FreeSpaceInfo.decode(info.data(), 0, info.size());
@@ -185,11 +195,14 @@ public final class BlockGroups implements ExtentAccounting {
      * used and the free space tree has nothing for it yet, so it is dirty: the next commit inserts
      * its BLOCK_GROUP_ITEM and its FREE_SPACE_INFO and free extent.
      */
-    public BlockGroup makeBlockGroup(long start, long length, long flags) {
+    public BlockGroup makeBlockGroup(ChunkMap.Mapping chunk) {
+        long start = chunk.logical();
+        long length = chunk.length();
         assert length > 0 && start % sectorsize == 0 && length % sectorsize == 0 : "unaligned block group " + start + "+" + length;
         FreeSpaceMap free = new FreeSpaceMap();
         free.add(start, length);
-        BlockGroup bg = new BlockGroup(start, length, flags, 0, free);
+        BlockGroup bg = new BlockGroup(start, length, chunk.type(), 0, free);
+        bg.superRanges = superRanges(chunk);
         bg.lock.lock();
         try {
             bg.committedFreeSpaceTree = new FreeSpaceMap();
@@ -200,6 +213,52 @@ public final class BlockGroups implements ExtentAccounting {
         }
         add(bg);
         return bg;
+    }
+
+    /**
+     * The logical ranges of a chunk whose bytes land on a superblock copy on some stripe
+     * (btrfs_rmap_block + exclude_super_stripes): {@link #SUPER_EXCLUDE_BYTES} from the logical
+     * address of each copy, cut at the chunk's end.
+     */
+    static long[][] superRanges(ChunkMap.Mapping m) {
+        List<long[]> out = new ArrayList<>();
+        for (long mirror : Superblock.MIRROR_OFFSETS) {
+            for (ChunkItem.Stripe s : m.stripes()) {
+                long into = mirror - s.offset();
+                if (Long.compareUnsigned(mirror, s.offset()) >= 0 && Long.compareUnsigned(into, m.length()) < 0) {
+                    long logical = m.logical() + into;
+                    out.add(new long[] {logical, Math.min(logical + SUPER_EXCLUDE_BYTES, m.end())});
+                }
+            }
+        }
+        out.sort((x, y) -> Long.compareUnsigned(x[0], y[0]));
+        return out.toArray(new long[0][]);
+    }
+
+    /**
+     * First fit in the group's allocatable space at or after {@code from} that touches no
+     * superblock copy; -1 if none. Each retry starts past one super range, so the loop ends.
+     */
+    private long firstFitAvoidingSupers(BlockGroup bg, long numBytes, long from) {
+        assert bg.lock.isHeldByCurrentThread();
+        for (int retry = 0; retry <= bg.superRanges.length; retry++) {
+            long at = bg.allocatable.findFirstFit(numBytes, from, sectorsize);
+            if (at < 0) {
+                return -1;
+            }
+            long[] hit = null;
+            for (long[] r : bg.superRanges) {
+                if (at < r[1] && r[0] < at + numBytes) {
+                    hit = r;
+                    break;
+                }
+            }
+            if (hit == null) {
+                return at;
+            }
+            from = hit[1];
+        }
+        throw new AssertionError("first fit in " + bg + " kept landing on superblock copies");
     }
 
     public void add(BlockGroup bg) {
@@ -250,7 +309,7 @@ public final class BlockGroups implements ExtentAccounting {
                 bg.lock.lock();
                 try {
                     long from = pass == 0 ? Math.max(bg.start(), hint) : bg.start();
-                    long at = bg.allocatable.findFirstFit(numBytes, from, sectorsize);
+                    long at = firstFitAvoidingSupers(bg, numBytes, from);
                     if (at >= 0) {
                         bg.allocatable.remove(at, numBytes);
                         bg.reserved += numBytes;

@@ -129,7 +129,7 @@ public final class Mkfs {
         FsInfo fs = FsInfo.forNewFilesystem(dev, sb, chunks, OpenOptions.readOnlyDefaults());
         BlockGroups groups = new BlockGroups(o.sectorsize());
         for (MkfsLayout.Chunk c : layout.chunks()) {
-            groups.makeBlockGroup(c.logical(), c.length(), c.flags());
+            groups.makeBlockGroup(chunks.find(c.logical()));
         }
         FsTrees trees = FsTrees.create(fs, groups, chunkTreeUuid);
         TransHandle h = trees.transactions().start();

@@ -2,6 +2,7 @@ package org.jbtrfs.mkfs;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -27,6 +28,7 @@ import org.jbtrfs.format.DirItem;
 import org.jbtrfs.format.DiskKey;
 import org.jbtrfs.format.ItemType;
 import org.jbtrfs.format.ObjectIds;
+import org.jbtrfs.format.Superblock;
 import org.jbtrfs.mkfs.MkfsOptions.Profile;
 import org.jbtrfs.testing.KernelImages;
 import org.jbtrfs.transaction.FsTrees;
@@ -89,6 +91,60 @@ class MkfsWriteTest {
             for (String k : model.keySet()) {
                 assertArrayEquals(model.get(k), seen.get(k), k);
             }
+        }
+    }
+
+    /**
+     * The second copy of the 256 MiB layout's metadata chunk covers the superblock copy at 64 MiB.
+     * Filling metadata past that point must never put a tree block there (the kernel's
+     * exclude_super_stripes): every mirror of every tree block stays clear of every superblock copy.
+     */
+    @Test
+    void treeBlocksNeverCoverASuperblockCopy() throws IOException {
+        Path img = tmp.resolve("s.img");
+        Mkfs.Result r = Mkfs.format(img, MkfsOptions.defaults(256 * MIB));
+        MkfsLayout.Chunk meta = r.layout().chunk(org.jbtrfs.format.BlockGroupItem.METADATA);
+        assertTrue(meta.stripeOffsets().get(1) < Superblock.MIRROR_OFFSETS[1]
+                && meta.stripeOffsets().get(1) + meta.length() > Superblock.MIRROR_OFFSETS[1], "the layout this test needs");
+        long mirrorLogical = meta.logical() + Superblock.MIRROR_OFFSETS[1] - meta.stripeOffsets().get(1);
+        Random rnd = new Random(5);
+        try (FsInfo fs = FsInfo.open(FileBlockDevice.open(img, false), OpenOptions.readOnlyDefaults())) {
+            FsTrees trees = FsTrees.open(fs);
+            TransHandle h = trees.transactions().start();
+            CowRoot root = trees.root(ObjectIds.FS_TREE);
+            root.lock.writeLock().lock();
+            try {
+                // Four 3.9 KiB xattrs fill a 16 KiB leaf: enough leaves to pass the mirror's address.
+                long leaves = (mirrorLogical - meta.logical()) / 16384 + 64;
+                for (int i = 0; i < leaves * 4; i++) {
+                    byte[] n = ("user.fill." + i).getBytes(StandardCharsets.UTF_8);
+                    byte[] value = new byte[3900];
+                    rnd.nextBytes(value);
+                    DirItem d = new DirItem(new DiskKey(0, 0, 0), h.transid(), DirItem.FT_XATTR, n, value);
+                    assertTrue(trees.cow().insertItem(h.transid(), root,
+                            new DiskKey(256, ItemType.XATTR_ITEM, Crc32c.nameHash(n)), DirItem.encodeAll(List.of(d))));
+                }
+            } finally {
+                root.lock.writeLock().unlock();
+            }
+            trees.transactions().commit(h);
+        }
+        CheckAssertions.assertClean(img);
+        try (FsInfo fs = FsInfo.open(FileBlockDevice.open(img, true), OpenOptions.readOnlyDefaults())) {
+            long[] highest = {0};
+            fs.btree().scan(fs.requireTreeRoot(ObjectIds.EXTENT_TREE), DiskKey.MIN, DiskKey.MAX, (key, b, o, l) -> {
+                if (key.type() == ItemType.METADATA_ITEM) {
+                    highest[0] = Math.max(highest[0], key.objectid());
+                    for (long phys : fs.chunkMap().map(key.objectid(), fs.nodesize())) {
+                        for (long sb : Superblock.MIRROR_OFFSETS) {
+                            assertFalse(sb + Superblock.SIZE > phys && sb < phys + fs.nodesize(),
+                                    "tree block " + key.objectid() + " (physical " + phys + ") covers the superblock at " + sb);
+                        }
+                    }
+                }
+                return true;
+            });
+            assertTrue(highest[0] > mirrorLogical, "metadata reached past the mirror: " + highest[0] + " > " + mirrorLogical);
         }
     }
 
