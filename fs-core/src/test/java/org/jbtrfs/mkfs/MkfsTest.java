@@ -170,6 +170,18 @@ class MkfsTest {
         assertEquals(128 * MIB, r.totalBytes());
         CheckAssertions.assertClean(larger);
 
+        // A small filesystem at the start of a larger image: the old copy at 64 MiB is wiped and
+        // none is written past the filesystem's end.
+        Mkfs.format(larger, MkfsOptions.defaults(32 * MIB).withMetadataProfile(Profile.SINGLE));
+        assertEquals(300 * MIB, Files.size(larger));
+        CheckAssertions.assertClean(larger);
+        byte[] copy = new byte[Superblock.SIZE];
+        try (RandomAccessFile f = new RandomAccessFile(larger.toFile(), "r")) {
+            f.seek(Superblock.MIRROR_OFFSETS[1]);
+            f.readFully(copy);
+        }
+        assertTrue(isAllZero(copy), "no superblock copy past the end of a 32 MiB filesystem");
+
         Path whole = tmp.resolve("whole.img");
         setLength(whole, 200 * MIB + 1000);
         Mkfs.Result w = Mkfs.format(whole, MkfsOptions.defaults(0));
