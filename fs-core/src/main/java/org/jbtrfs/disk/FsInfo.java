@@ -82,6 +82,22 @@ public final class FsInfo implements AutoCloseable, org.jbtrfs.ctree.TreeRoots {
         return fs;
     }
 
+    /**
+     * The FsInfo of a filesystem being made (mkfs): nothing valid is on the device yet, so the
+     * superblock template (generation 0, no tree roots) and the complete chunk map are given instead
+     * of read. Tree blocks are served from the cache until the first commit writes them; tree roots
+     * are known only to {@code transaction.FsTrees#create}, which is the only intended caller.
+     */
+    public static FsInfo forNewFilesystem(BlockDevice device, Superblock template, ChunkMap chunks, OpenOptions options) {
+        if (template.generation() != 0 || template.root() != 0) {
+            throw new IllegalArgumentException("a new filesystem starts at generation 0 with no root tree");
+        }
+        ExtentBufferCache cache = new ExtentBufferCache(options.cacheLimitBytes());
+        TreeBlockReader reader = new TreeBlockReader(device, chunks, template.csumType(), template.headerFsid(),
+                (int) template.nodesize(), (int) template.sectorsize(), cache);
+        return new FsInfo(device, template, 0, chunks, new BTree(reader), options);
+    }
+
     private static void checkFeatures(Superblock sb, BlockDevice device) throws UnsupportedImageException {
         long unknown = sb.incompatFlags() & ~Features.INCOMPAT_SUPPORTED;
         if (unknown != 0) {

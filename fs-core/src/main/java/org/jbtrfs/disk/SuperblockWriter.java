@@ -39,10 +39,14 @@ public final class SuperblockWriter {
         return sb;
     }
 
-    /** Flush, write all copies, flush. */
+    /**
+     * Flush, write all copies, flush. A copy is written where it fits the filesystem's device
+     * (dev_item.total_bytes), not merely the file or device it lives on: a filesystem smaller than
+     * its image has no copy past its end (write_dev_supers in disk-io.c stops at the same limit).
+     */
     public static void writeAll(BlockDevice dev, Superblock sb) throws IOException {
         dev.flush();
-        long size = dev.size();
+        long size = Math.min(dev.size(), sb.devItem().totalBytes());
         for (long off : Superblock.MIRROR_OFFSETS) {
             if (off + Superblock.SIZE > size) {
                 break;

@@ -15,6 +15,7 @@ import org.jbtrfs.ctree.TreeRoot;
 import org.jbtrfs.device.ChunkMap;
 import org.jbtrfs.format.BlockGroupItem;
 import org.jbtrfs.format.ChunkItem;
+import org.jbtrfs.format.Superblock;
 import org.jbtrfs.format.DiskKey;
 import org.jbtrfs.format.FreeSpaceInfo;
 import org.jbtrfs.format.ItemType;
@@ -37,7 +38,13 @@ import org.jbtrfs.format.Superblock;
  *       pinned — not allocatable — until {@link #unpinAll} after the commit, because the last
  *       committed trees may still point there.</li>
  * </ol>
- * Each block group's counters and free space views are guarded by its own lock; the map of block
+ * {@link #reserve} never hands out a range that maps onto a superblock copy on any stripe
+ * ({@link #superStripes}, taken out of each group's allocatable space as its bytes_super): the
+ * commit rewrites those copies after the tree blocks, so a block there would lose a mirror, and
+ * the kernel would overwrite it. Those ranges still count as free on disk (the free space tree
+ * lists them, as the kernel's does).
+ *
+ * <p>Each block group's counters and free space views are guarded by its own lock; the map of block
  * groups changes only when chunks are added (under {@link #groupsLock}).
  */
 public final class BlockGroups implements ExtentAccounting {
@@ -212,6 +219,21 @@ public final class BlockGroups implements ExtentAccounting {
             free.add(cursor[0], end - cursor[0]);
         }
         return free;
+    }
+
+    /**
+     * btrfs_make_block_group(): a new, empty block group for a chunk just created. Nothing is
+     * used and the free space tree has nothing for it yet, so it is dirty: the next commit inserts
+     * its BLOCK_GROUP_ITEM and its FREE_SPACE_INFO and free extent.
+     */
+    public BlockGroup makeBlockGroup(ChunkMap.Mapping chunk) {
+        long start = chunk.logical();
+        long length = chunk.length();
+        assert length > 0 && start % sectorsize == 0 && length % sectorsize == 0 : "unaligned block group " + start + "+" + length;
+        BlockGroup bg = BlockGroup.forNewChunk(start, length, chunk.type());
+        bg.excludeSuperStripes(superStripes(start, length, chunk.stripes()));
+        add(bg);
+        return bg;
     }
 
     public void add(BlockGroup bg) {

@@ -82,12 +82,16 @@ public final class FsTrees implements TransactionManager.CommitWork, TreeRoots {
     private final TreeReads reads;
     private volatile Superblock superblock;
 
-    private FsTrees(FsInfo fs, BlockGroups groups, DevExtents devExtents) throws IOException {
+    /**
+     * Opens the trees of {@code fs}; or, when {@code newChunkTreeUuid} is given (mkfs), makes the
+     * root tree and the chunk tree new empty leaves of the first transaction instead of reading them.
+     */
+    private FsTrees(FsInfo fs, BlockGroups groups, DevExtents devExtents, byte[] newChunkTreeUuid) throws IOException {
         this.fs = fs;
         this.groups = groups;
         TreeBlockReader reader = fs.btree().reader();
-        ExtentBuffer rootNode = fs.btree().readRoot(fs.rootTree());
-        byte[] chunkUuid = Header.chunkTreeUuid(rootNode.data());
+        ExtentBuffer rootNode = newChunkTreeUuid == null ? fs.btree().readRoot(fs.rootTree()) : null;
+        byte[] chunkUuid = newChunkTreeUuid != null ? newChunkTreeUuid : Header.chunkTreeUuid(rootNode.data());
         this.chunks = new ChunkAllocator(groups, fs.chunkMap(), devExtents, fs.superblock(), chunkUuid);
         this.alloc = new ExtentTreeBlockAllocator(groups, reader.cache(), fs.nodesize(), fs.superblock().headerFsid(),
                 chunkUuid, this::refs, chunks::reserve);
@@ -102,8 +106,15 @@ public final class FsTrees implements TransactionManager.CommitWork, TreeRoots {
         this.runner = new ExtentRefsRunner(cow, space, DelayedRefObserver.NONE);
         this.bgWriter = new BlockGroupWriter(cow);
         this.blockWriter = new TreeBlockWriter(fs.device(), fs.chunkMap(), fs.csumType(), fs.sectorsize());
-        this.rootTree = new CowRoot(ObjectIds.ROOT_TREE, rootNode, fs.rootTree());
-        this.chunkTree = new CowRoot(ObjectIds.CHUNK_TREE, fs.btree().readRoot(fs.chunkTree()), fs.chunkTree());
+        if (newChunkTreeUuid == null) {
+            this.rootTree = new CowRoot(ObjectIds.ROOT_TREE, rootNode, fs.rootTree());
+            this.chunkTree = new CowRoot(ObjectIds.CHUNK_TREE, fs.btree().readRoot(fs.chunkTree()), fs.chunkTree());
+        } else {
+            long first = fs.superblock().generation() + 1;
+            this.rootTree = new CowRoot(ObjectIds.ROOT_TREE, alloc.allocTreeBlock(first, ObjectIds.ROOT_TREE, 0, null, 0), null);
+            this.chunkTree = new CowRoot(ObjectIds.CHUNK_TREE, alloc.allocTreeBlock(first, ObjectIds.CHUNK_TREE, 0, null, 0),
+                    null);
+        }
         this.superblock = fs.superblock();
         this.reads = new TreeReads(fs.btree(), this);
         this.transactions = new TransactionManager(this, fs.superblock().generation());
@@ -122,7 +133,7 @@ public final class FsTrees implements TransactionManager.CommitWork, TreeRoots {
         BlockGroups groups = BlockGroups.load(fs.btree(), fs.chunkMap(), bgRoot, extent, fst, fs.sectorsize(), fs.nodesize());
         DevExtents devExtents = DevExtents.load(fs.btree(), fs.requireTreeRoot(ObjectIds.DEV_TREE),
                 fs.superblock().devItem().devid(), fs.superblock().devItem().totalBytes());
-        return new FsTrees(fs, groups, devExtents);
+        return new FsTrees(fs, groups, devExtents, null);
     }
 
     /**
@@ -159,6 +170,58 @@ public final class FsTrees implements TransactionManager.CommitWork, TreeRoots {
     /** Chunk allocation (phase 1 on demand, phase 2 in {@link #commitTrees}). */
     public ChunkAllocator chunkAllocator() {
         return chunks;
+    }
+
+    /**
+     * A new filesystem (mkfs): {@code fs} comes from {@link FsInfo#forNewFilesystem} and
+     * {@code groups} holds an empty block group per chunk ({@link BlockGroups#makeBlockGroup}). The
+     * root tree and the chunk tree are new empty leaves of the first transaction (generation 1,
+     * the one {@link TransactionManager#start()} opens next); the caller starts it, fills the
+     * chunk tree, adds the other trees with {@link #createTree} and commits. Extent items, block
+     * group items, the free space tree and the superblock then come from the ordinary commit.
+     */
+    public static FsTrees create(FsInfo fs, BlockGroups groups, byte[] chunkTreeUuid) throws IOException {
+        if (fs.device().isReadOnly()) {
+            throw new IllegalStateException("the device is open read-only");
+        }
+        if (fs.superblock().generation() != 0 || chunkTreeUuid.length != 16) {
+            throw new IllegalArgumentException("create() makes a new filesystem from a generation 0 template");
+        }
+        // The device extents are the stripes of the chunks mkfs laid out.
+        DevExtents devExtents = new DevExtents(fs.superblock().devItem().totalBytes());
+        for (org.jbtrfs.device.ChunkMap.Mapping m : fs.chunkMap().mappings()) {
+            for (org.jbtrfs.format.ChunkItem.Stripe st : m.stripes()) {
+                devExtents.add(st.offset(), m.length());
+            }
+        }
+        return new FsTrees(fs, groups, devExtents, chunkTreeUuid.clone());
+    }
+
+    /**
+     * btrfs_create_tree(): a new empty tree {@code id}, one leaf, with its ROOT_ITEM
+     * {@code (id ROOT_ITEM 0)} in the root tree. {@code item} gives every field but the root block
+     * (bytenr, level, generation), which come from the new leaf. Returns the tree's writable root.
+     */
+    public CowRoot createTree(long transid, long id, RootItem item) throws IOException {
+        if (id == ObjectIds.ROOT_TREE || id == ObjectIds.CHUNK_TREE || roots.containsKey(id)) {
+            throw new IllegalArgumentException("tree " + Le.u64s(id) + " already exists");
+        }
+        ExtentBuffer leaf = alloc.allocTreeBlock(transid, id, 0, null, 0);
+        RootItem ri = new RootItem(item.inode(), transid, item.rootDirid(), leaf.bytenr(), item.byteLimit(),
+                item.bytesUsed(), item.lastSnapshot(), item.flags(), item.refs(), item.dropProgress(), item.dropLevel(), 0,
+                transid, item.uuid(), item.parentUuid(), item.receivedUuid(), item.ctransid(), item.otransid(),
+                item.stransid(), item.rtransid(), item.ctime(), item.otime(), item.stime(), item.rtime());
+        rootTree.lock.writeLock().lock();
+        try {
+            if (!cow.insertItem(transid, rootTree, new DiskKey(id, ItemType.ROOT_ITEM, 0), ri.encode())) {
+                throw new IllegalStateException("tree " + Le.u64s(id) + " already has a ROOT_ITEM");
+            }
+        } finally {
+            rootTree.lock.writeLock().unlock();
+        }
+        CowRoot r = new CowRoot(id, leaf, null);
+        roots.put(id, r);
+        return r;
     }
 
     public TransactionManager transactions() {
