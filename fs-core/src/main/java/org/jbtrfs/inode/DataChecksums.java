@@ -24,15 +24,18 @@ final class DataChecksums {
 
     /**
      * Verifies sector-aligned data read from {@code logical}. Returns null when every sector
-     * matches, else a message naming the first bad sector and the mirror.
+     * matches, else a message naming the first bad sector and the mirror. {@code csumRoot} null:
+     * the committed csum tree.
      */
-    String verify(long logical, byte[] buf, int off, int len, int mirror) throws IOException {
+    String verify(TreeRoot csumRoot, long logical, byte[] buf, int off, int len, int mirror) throws IOException {
         int sector = fs.sectorsize();
         CsumType t = fs.csumType();
         int csize = t.size();
         byte[] expect = new byte[len / sector * csize];
         boolean[] found = new boolean[len / sector];
-        TreeRoot csumRoot = fs.requireTreeRoot(ObjectIds.CSUM_TREE);
+        if (csumRoot == null) {
+            csumRoot = fs.requireTreeRoot(ObjectIds.CSUM_TREE);
+        }
         BTree bt = fs.btree();
         long end = logical + len;
         DiskKey start = new DiskKey(ObjectIds.EXTENT_CSUM, ItemType.EXTENT_CSUM, logical);

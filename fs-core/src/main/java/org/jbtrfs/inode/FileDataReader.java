@@ -50,6 +50,18 @@ public final class FileDataReader {
      * count read, which is short only at end of file.
      */
     public int read(TreeRoot root, InodeId id, InodeItem inode, long pos, byte[] dst, int off, int len) throws IOException {
+        return read(root, null, id, inode, pos, dst, off, len);
+    }
+
+    /**
+     * Like {@link #read(TreeRoot, InodeId, InodeItem, long, byte[], int, int)}, with data checksums
+     * looked up in {@code csumRoot} rather than the committed csum tree (null: the committed one).
+     * The write path reads the current, uncommitted state this way: the subvolume root and the csum
+     * root are both {@code CowRoot.current()}, and the caller holds both trees' locks (at least
+     * read) for the whole call, so no block changes under the reader.
+     */
+    public int read(TreeRoot root, TreeRoot csumRoot, InodeId id, InodeItem inode, long pos, byte[] dst, int off, int len)
+            throws IOException {
         if (pos < 0 || len < 0) {
             throw new IllegalArgumentException("negative offset or length");
         }
@@ -80,7 +92,7 @@ public final class FileDataReader {
             if (from >= to) {
                 continue;
             }
-            copyExtent(id, fe, start, from, (int) (to - from), dst, off + (int) (from - pos), verify);
+            copyExtent(csumRoot, id, fe, start, from, (int) (to - from), dst, off + (int) (from - pos), verify);
         }
         return n;
     }
@@ -103,7 +115,7 @@ public final class FileDataReader {
         return out;
     }
 
-    private void copyExtent(InodeId id, FileExtentItem fe, long start, long from, int len, byte[] dst, int dstOff,
+    private void copyExtent(TreeRoot csumRoot, InodeId id, FileExtentItem fe, long start, long from, int len, byte[] dst, int dstOff,
             boolean verify) throws IOException {
         String where = "inode " + id + " extent at file offset " + Le.u64s(start);
         if (fe.encryption() != 0 || fe.otherEncoding() != 0) {
@@ -140,12 +152,12 @@ public final class FileDataReader {
                 throw new CorruptImageException(where + ": range " + Le.u64s(inExtent) + "+" + len
                         + " goes past disk_num_bytes " + Le.u64s(fe.diskNumBytes()));
             }
-            readData(fe.diskBytenr(), inExtent, len, dst, dstOff, verify, where);
+            readData(csumRoot, fe.diskBytenr(), inExtent, len, dst, dstOff, verify, where);
             return;
         }
         checkCompressedSize(where, fe.ramBytes(), fe.diskNumBytes());
         byte[] raw = new byte[(int) fe.diskNumBytes()];
-        readData(fe.diskBytenr(), 0, raw.length, raw, 0, verify, where);
+        readData(csumRoot, fe.diskBytenr(), 0, raw.length, raw, 0, verify, where);
         byte[] plain = Decompressor.decompress(ct, raw, 0, raw.length, (int) fe.ramBytes(), fs.sectorsize());
         if (rangeExceeds(inExtent, len, plain.length)) {
             throw new CorruptImageException(where + ": range " + Le.u64s(inExtent) + "+" + len
@@ -171,7 +183,7 @@ public final class FileDataReader {
      * Reads {@code len} bytes at {@code extentBytenr + inExtent}, trying each mirror; with
      * {@code verify}, the sectors touched are read whole and checked against the csum tree first.
      */
-    private void readData(long extentBytenr, long inExtent, int len, byte[] dst, int dstOff, boolean verify,
+    private void readData(TreeRoot csumRoot, long extentBytenr, long inExtent, int len, byte[] dst, int dstOff, boolean verify,
             String where) throws IOException {
         long logical = extentBytenr + inExtent;
         if (!verify) {
@@ -192,7 +204,7 @@ public final class FileDataReader {
         List<String> problems = new ArrayList<>();
         for (int mirror = 0; mirror < phys.length; mirror++) {
             fs.device().read(phys[mirror], buf, 0, alignedLen);
-            String bad = csums.verify(alignedStart, buf, 0, alignedLen, mirror + 1);
+            String bad = csums.verify(csumRoot, alignedStart, buf, 0, alignedLen, mirror + 1);
             if (bad == null) {
                 System.arraycopy(buf, (int) (logical - alignedStart), dst, dstOff, len);
                 return;

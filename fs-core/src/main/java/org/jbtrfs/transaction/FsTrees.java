@@ -20,6 +20,7 @@ import org.jbtrfs.disk.SuperblockWriter;
 import org.jbtrfs.extent.BlockGroup;
 import org.jbtrfs.extent.BlockGroupWriter;
 import org.jbtrfs.extent.BlockGroups;
+import org.jbtrfs.extent.CsumItems;
 import org.jbtrfs.extent.DelayedRefObserver;
 import org.jbtrfs.extent.DelayedRefs;
 import org.jbtrfs.extent.ExtentRefsRunner;
@@ -58,6 +59,7 @@ public final class FsTrees implements TransactionManager.CommitWork {
     private final CowBTree cow;
     private final ExtentTreeBlockAllocator alloc;
     private final ExtentRefsRunner runner;
+    private final CsumItems csums;
     private final BlockGroupWriter bgWriter;
     private final TreeBlockWriter blockWriter;
     private final Map<Long, DelayedRefs> refs = new ConcurrentHashMap<>();
@@ -76,7 +78,8 @@ public final class FsTrees implements TransactionManager.CommitWork {
         this.alloc = new ExtentTreeBlockAllocator(groups, reader.cache(), fs.nodesize(), fs.superblock().headerFsid(),
                 chunkUuid, this::refs);
         this.cow = new CowBTree(fs.btree(), alloc);
-        this.runner = new ExtentRefsRunner(cow, groups, DelayedRefObserver.NONE);
+        this.csums = new CsumItems(cow, fs.csumType(), fs.sectorsize(), fs.nodesize());
+        this.runner = new ExtentRefsRunner(cow, groups, DelayedRefObserver.NONE, this::dataExtentFreed);
         this.bgWriter = new BlockGroupWriter(cow);
         this.blockWriter = new TreeBlockWriter(fs.device(), fs.chunkMap(), fs.csumType(), fs.sectorsize());
         this.rootTree = new CowRoot(ObjectIds.ROOT_TREE, rootNode, fs.rootTree());
@@ -109,6 +112,27 @@ public final class FsTrees implements TransactionManager.CommitWork {
 
     public BTree reader() {
         return fs.btree();
+    }
+
+    /** The csum tree's items (insert and delete data checksums; callers lock the csum root). */
+    public CsumItems csums() {
+        return csums;
+    }
+
+    /**
+     * The extent-freed hook of the refs runner: the checksums of a data extent go with its last
+     * reference (__btrfs_free_extent → btrfs_del_csums). Runs with the extent root locked; the csum
+     * root lock ranks below it, and no one takes them the other way round.
+     */
+    private void dataExtentFreed(long transid, long bytenr, long numBytes) throws IOException {
+        CowRoot csumRoot = root(ObjectIds.CSUM_TREE);
+        assert !csumRoot.lock.isWriteLockedByCurrentThread() : "refs run while the csum root is locked";
+        csumRoot.lock.writeLock().lock();
+        try {
+            csums.delete(transid, csumRoot, bytenr, numBytes);
+        } finally {
+            csumRoot.lock.writeLock().unlock();
+        }
     }
 
     public BlockGroups blockGroups() {
