@@ -209,6 +209,39 @@ final class FileTestSupport {
         return out;
     }
 
+    /**
+     * The DATA extents of the current extent tree as merged [start, end) ranges: what the csum tree
+     * must cover exactly when no inode is NODATASUM.
+     */
+    static TreeMap<Long, Long> dataExtentRanges(FsTrees trees) throws IOException {
+        CowRoot r = trees.root(ObjectIds.EXTENT_TREE);
+        TreeMap<Long, Long> out = new TreeMap<>();
+        r.lock.readLock().lock();
+        try {
+            trees.reader().scan(r.current(), new DiskKey(0, 0, 0), new DiskKey(-1L, 255, -1L), (k, d, o, l) -> {
+                if (k.type() != ItemType.EXTENT_ITEM) {
+                    return true;
+                }
+                org.jbtrfs.format.ExtentItem ei = org.jbtrfs.format.ExtentItem.decode(d, o, l, false);
+                if ((ei.flags() & org.jbtrfs.format.ExtentItem.FLAG_DATA) == 0) {
+                    return true;
+                }
+                long s = k.objectid();
+                long e = s + k.offset();
+                Map.Entry<Long, Long> last = out.lastEntry();
+                if (last != null && last.getValue() == s) {
+                    out.put(last.getKey(), e);
+                } else {
+                    out.put(s, e);
+                }
+                return true;
+            });
+        } finally {
+            r.lock.readLock().unlock();
+        }
+        return out;
+    }
+
     /** A file model: content up to size. */
     static final class FileModel {
         byte[] data = new byte[0];
