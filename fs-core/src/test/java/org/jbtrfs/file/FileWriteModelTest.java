@@ -54,9 +54,10 @@ class FileWriteModelTest {
             models.put(e.getValue(), new FileTestSupport.FileModel(FileTestSupport.initial(e.getKey())));
         }
         seed = Long.getLong("jbtrfs.seed", System.nanoTime());
-        System.out.println("FileWriteModelTest: seed=" + seed + " (replay with -Djbtrfs.seed=" + seed + ")");
-        Random rnd = new Random(seed);
         int commits = Integer.getInteger("jbtrfs.file.commits", 8);
+        System.out.println("FileWriteModelTest: seed=" + seed + " commits=" + commits + " (replay with -Djbtrfs.seed="
+                + seed + ", more commits with -Djbtrfs.file.commits=N)");
+        Random rnd = new Random(seed);
         List<Long> files = new ArrayList<>(models.keySet());
         for (int c = 0; c < commits; c++) {
             runTransaction(img, rnd, files, c);
