@@ -55,10 +55,13 @@ import org.jbtrfs.transaction.TransHandle;
  *
  * <h2>Invariants</h2>
  * <ol>
- *   <li>Bytes between i_size and the end of its sector read as zeros on disk: a write reads old
- *       data only up to i_size, and a shrinking truncate or punch rewrites the partial sector.
- *       So growing i_size never exposes stale bytes (the image has NO_HOLES: a grow sets the size
- *       only).</li>
+ *   <li>Growing i_size never exposes stale bytes. On disk, the last sector may hold old bytes
+ *       past i_size (the kernel's shrinking truncate leaves them, seen on kernel images, and so
+ *       do we), so before a file grows past its last partial sector — a truncate up, or a write
+ *       starting in a later sector — that sector is rewritten with zeros past the old i_size
+ *       (btrfs_cont_expand → btrfs_truncate_block). Writes read old data only up to i_size, so
+ *       a sector they rewrite is clean already. Otherwise a grow sets the size only
+ *       (NO_HOLES).</li>
  *   <li>An inline extent is the file's only item in [0, sectorsize), holds the whole file
  *       (ram_bytes == i_size, uncompressed) and counts ram_bytes in nbytes; a file outgrowing it
  *       converts to regular, as the kernel does.</li>
@@ -136,8 +139,10 @@ public final class FileWriter {
                 System.arraycopy(buf, off, content, (int) pos, len);
                 nbytes += writeInline(op, content);
             } else {
-                if (pos >= sectorsize) {
-                    nbytes += convertInline(op, newSize);
+                long converted = pos >= sectorsize ? convertInline(op, newSize) : 0;
+                nbytes += converted;
+                if (converted == 0 && alignDown(pos) > alignDown(oldSize)) {
+                    nbytes += zeroPartialSector(op, oldSize, alignUp(oldSize)); // btrfs_cont_expand
                 }
                 nbytes += writeRegular(op, pos, buf, off, len);
             }
@@ -148,10 +153,11 @@ public final class FileWriter {
     }
 
     /**
-     * truncate(2): shrinking drops or trims the extents beyond {@code newSize} and zeroes the rest
-     * of its last sector (btrfs_truncate_block plus btrfs_truncate_inode_items; an inline extent is
-     * cut to the new size); growing only sets the size (NO_HOLES), except that an inline file that
-     * no longer fits inline becomes a regular extent. mtime = ctime = now either way.
+     * truncate(2): shrinking drops or trims the extents beyond {@code newSize}
+     * (btrfs_truncate_inode_items: an extent across it keeps its sector-aligned part; an inline
+     * extent is cut to the new size); growing zeroes the rest of the old last sector and sets the
+     * size (NO_HOLES), except that an inline file that no longer fits inline becomes a regular
+     * extent. mtime = ctime = now either way.
      */
     public void truncate(TransHandle h, long root, long ino, long newSize, Timespec now) throws IOException {
         if (newSize < 0) {
@@ -174,10 +180,11 @@ public final class FileWriter {
                 }
             }
             if (newSize < oldSize) {
-                if (inline == null) {
-                    nbytes += zeroPartialSector(op, newSize, alignUp(newSize));
-                }
+                // The bytes of the new last sector past newSize stay on disk, as the kernel leaves
+                // them; a later grow zeroes them.
                 nbytes -= extents.drop(op.transid(), r, ino, alignUp(newSize), Long.MAX_VALUE, refs(op));
+            } else if (newSize > oldSize && inline == null) {
+                nbytes += zeroPartialSector(op, oldSize, alignUp(oldSize)); // btrfs_cont_expand
             }
             updateInode(op, newSize, nbytes, now);
         } finally {
@@ -403,7 +410,8 @@ public final class FileWriter {
 
     /**
      * Rewrites the sector holding [from, to) (both in one sector) with zeros there, when any extent
-     * covers that sector (without one it reads as zeros already). Returns the change of nbytes.
+     * covers that sector (without one it reads as zeros already): the partial sectors of a punched
+     * hole, and btrfs_truncate_block(old i_size) before a file grows. Returns the change of nbytes.
      */
     private long zeroPartialSector(Op op, long from, long to) throws IOException {
         if (from >= to) {
@@ -414,11 +422,7 @@ public final class FileWriter {
         if (extents.firstOverlap(op.root, op.ino, s, s + sectorsize) == null) {
             return 0;
         }
-        long end = Math.min(to, op.inode.size());
-        if (from >= end) {
-            return 0;
-        }
-        return writeRegular(op, from, new byte[(int) (end - from)], 0, (int) (end - from));
+        return writeRegular(op, from, new byte[(int) (to - from)], 0, (int) (to - from));
     }
 
     // ---- reading the current state ----------------------------------------------------------

@@ -23,7 +23,7 @@
  *       whole file.</li>
  *   <li>The INODE_ITEM's nbytes equals btrfs check's sum over the extents (asserted non-negative,
  *       and equal to what {@code dropAllExtents} drops).</li>
- *   <li>On disk, the bytes of the last sector past i_size are zeros (see {@code FileWriter}).</li>
+ *   <li>Growing a file never exposes stale bytes past the old i_size (see {@code FileWriter}).</li>
  * </ol>
  *
  * <h2>Locks</h2>

@@ -45,6 +45,8 @@ class FileWriteModelTest {
     private Map<String, Long> inos;
     private long seed;
     private String lastOp = "";
+    /** Operations run: writes, truncates, punches; and bytes written. For the printed summary. */
+    private final long[] counts = new long[4];
 
     @Test
     void randomWritesTruncatesAndPunchesMatchTheModel() throws Exception {
@@ -68,6 +70,10 @@ class FileWriteModelTest {
         }
         CheckAssertions.assertClean(img);
         kernelRoundTrip(img, rnd, files);
+        StringBuilder sizes = new StringBuilder();
+        models.forEach((ino, m) -> sizes.append(' ').append(ino).append('=').append(m.data.length));
+        System.out.println("FileWriteModelTest: " + counts[0] + " writes (" + counts[3] + " bytes), " + counts[1]
+                + " truncates, " + counts[2] + " punches over " + (commits + 1) + " commits; final sizes" + sizes);
     }
 
     private void runTransaction(Path img, Random rnd, List<Long> files, int c) throws Exception {
@@ -118,18 +124,22 @@ class FileWriteModelTest {
             lastOp = "write inode " + ino + " pos " + pos + " len " + len + " size " + size;
             w.write(h, ObjectIds.FS_TREE, ino, pos, buf, off, len, now);
             m.write(pos, buf, off, len);
+            counts[0]++;
+            counts[3] += len;
         } else if (kind < 82) {
             long newSize = rnd.nextInt(3) == 0 ? rnd.nextInt(3000)
                     : Math.min(MAX_FILE_BYTES, (long) (rnd.nextDouble() * (size * 3 / 2 + 8192)));
             lastOp = "truncate inode " + ino + " to " + newSize + " from " + size;
             w.truncate(h, ObjectIds.FS_TREE, ino, newSize, now);
             m.truncate(newSize);
+            counts[1]++;
         } else {
             long start = (long) (rnd.nextDouble() * (size + 1000));
             long len = 1 + (long) (rnd.nextDouble() * (size + 4096));
             lastOp = "punch inode " + ino + " " + start + "+" + len + " size " + size;
             w.punchHole(h, ObjectIds.FS_TREE, ino, start, len, now);
             m.punch(start, len);
+            counts[2]++;
             return start < size; // nothing happens past EOF, not even mtime
         }
         return true;
