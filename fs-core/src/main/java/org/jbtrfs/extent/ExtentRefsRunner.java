@@ -60,8 +60,10 @@ import org.jbtrfs.ctree.CowRoot;
  * <p>{@link ExtentAccounting} and the tree block allocator are called by the runner thread with the
  * head's run mutex and the extent root's write lock held, but never while a path into the extent
  * tree is open. They may queue delayed refs (COW of the free space tree does) and take locks ranked
- * below the extent root; they must not run delayed refs. For data, extentFreed is where the
- * checksums of the extent go too (do_free_extent_accounting deletes them in the kernel).
+ * below the extent root; they must not run delayed refs. For data, the
+ * {@link DataExtentFreedListener} is told right after extentFreed, under the same rules: that is
+ * where the checksums of the extent go (do_free_extent_accounting deletes them in the kernel), so
+ * the csum tree lock ranks below the extent root lock.
  */
 public final class ExtentRefsRunner {
     /** {@code maxHeads} for "until the queue is empty, including refs queued during the run" (count -1). */
@@ -71,12 +73,23 @@ public final class ExtentRefsRunner {
     private final DelayedRefObserver observer;
 
     public ExtentRefsRunner(CowBTree cow, ExtentAccounting accounting, DelayedRefObserver observer) {
-        this(cow, accounting, observer, BackrefCodec.KERNEL_HASH);
+        this(cow, accounting, observer, DataExtentFreedListener.NONE);
+    }
+
+    /** With {@code dataFreed} told of every data extent whose last reference goes (its csums go). */
+    public ExtentRefsRunner(CowBTree cow, ExtentAccounting accounting, DelayedRefObserver observer,
+            DataExtentFreedListener dataFreed) {
+        this(cow, accounting, observer, BackrefCodec.KERNEL_HASH, dataFreed);
     }
 
     /** With another EXTENT_DATA_REF key hash: only for tests that force hash collisions. */
     ExtentRefsRunner(CowBTree cow, ExtentAccounting accounting, DelayedRefObserver observer, BackrefCodec.DataRefHash hash) {
-        this.updater = new ExtentRefsUpdater(cow, accounting, hash);
+        this(cow, accounting, observer, hash, DataExtentFreedListener.NONE);
+    }
+
+    private ExtentRefsRunner(CowBTree cow, ExtentAccounting accounting, DelayedRefObserver observer,
+            BackrefCodec.DataRefHash hash, DataExtentFreedListener dataFreed) {
+        this.updater = new ExtentRefsUpdater(cow, accounting, hash, dataFreed);
         this.observer = observer;
     }
 

@@ -43,6 +43,8 @@ import org.jbtrfs.format.Le;
 final class ExtentRefsUpdater {
     private final CowBTree cow;
     private final ExtentAccounting accounting;
+    /** Told after extentFreed of a data extent: its csums go (btrfs_del_csums in __btrfs_free_extent). */
+    private final DataExtentFreedListener dataFreed;
     private final BackrefCodec.DataRefHash hash;
     private final int maxExtentItemSize;
 
@@ -62,9 +64,11 @@ final class ExtentRefsUpdater {
     private record Found(DiskKey key, ExtentItem item, int size) {
     }
 
-    ExtentRefsUpdater(CowBTree cow, ExtentAccounting accounting, BackrefCodec.DataRefHash hash) {
+    ExtentRefsUpdater(CowBTree cow, ExtentAccounting accounting, BackrefCodec.DataRefHash hash,
+            DataExtentFreedListener dataFreed) {
         this.cow = cow;
         this.accounting = accounting;
+        this.dataFreed = dataFreed;
         this.hash = hash;
         this.maxExtentItemSize = BackrefCodec.maxExtentItemSize(cow.reader().reader().nodesize());
     }
@@ -102,6 +106,10 @@ final class ExtentRefsUpdater {
             assert w.nodes().isEmpty() : w.nodes();
             accounting.extentAllocated(transid, h.bytenr, w.numBytes(), !h.isData);
             accounting.extentFreed(transid, h.bytenr, w.numBytes(), !h.isData);
+            if (h.isData) {
+                // Written and checksummed, then overwritten before its refs ran: the csums go too.
+                dataFreed.dataExtentFreed(transid, h.bytenr, w.numBytes());
+            }
             pr.insertPending = false;
             opPending = false;
             if (pr.refsBefore < 0) {
@@ -301,6 +309,9 @@ final class ExtentRefsUpdater {
         if (refs == 0) {
             pr.deleted = true;
             accounting.extentFreed(transid, h.bytenr, w.numBytes(), !h.isData);
+            if (h.isData) {
+                dataFreed.dataExtentFreed(transid, h.bytenr, w.numBytes());
+            }
         }
     }
 

@@ -563,15 +563,23 @@ public final class Namespace {
             if (it == null || InodeItem.decode(it.data(), 0, it.size()).nlink() > 0) {
                 return false;
             }
-            // The data first: it needs the inode item (size, nbytes) the file writer keeps.
-            dropper.dropAllExtents(h, id.root(), id.ino());
+            long mode = InodeItem.decode(it.data(), 0, it.size()).mode();
+            boolean regular = (mode & Attr.S_IFMT) == Attr.S_IFREG;
+            if (regular) {
+                // The data first: it needs the inode item (size, nbytes) the file writer keeps.
+                dropper.dropAllExtents(h, id.root(), id.ino());
+            }
             List<DiskKey> keys = new ArrayList<>();
+            List<Boolean> inline = new ArrayList<>();
             t.scan(new DiskKey(id.ino(), 0, 0), new DiskKey(id.ino(), 0xff, -1L), (k, b, o, l) -> {
                 keys.add(k);
+                inline.add(k.type() == ItemType.EXTENT_DATA && FileExtentItem.decode(b, o, l).isInline());
                 return true;
             });
-            for (DiskKey k : keys) {
-                if (k.type() == ItemType.EXTENT_DATA) {
+            for (int i = 0; i < keys.size(); i++) {
+                DiskKey k = keys.get(i);
+                // A symlink's target is an inline extent: no data extent, no csums, nothing to drop.
+                if (k.type() == ItemType.EXTENT_DATA && (regular || !inline.get(i))) {
                     throw new AssertionError("inode " + id + " still has extent " + k + " after its data was dropped");
                 }
                 t.delete(k);

@@ -24,6 +24,7 @@ import org.jbtrfs.extent.BlockGroup;
 import org.jbtrfs.extent.BlockGroupWriter;
 import org.jbtrfs.extent.BlockGroups;
 import org.jbtrfs.extent.ChunkAllocator;
+import org.jbtrfs.extent.CsumItems;
 import org.jbtrfs.extent.DevExtents;
 import org.jbtrfs.extent.DelayedRefObserver;
 import org.jbtrfs.extent.DelayedRefs;
@@ -71,6 +72,7 @@ public final class FsTrees implements TransactionManager.CommitWork, TreeRoots {
     private final ExtentTreeBlockAllocator alloc;
     private final ChunkAllocator chunks;
     private final ExtentRefsRunner runner;
+    private final CsumItems csums;
     private final BlockGroupWriter bgWriter;
     private final TreeBlockWriter blockWriter;
     private final Map<Long, DelayedRefs> refs = new ConcurrentHashMap<>();
@@ -103,7 +105,8 @@ public final class FsTrees implements TransactionManager.CommitWork, TreeRoots {
                 groups);
         alloc.setSpace(space);
         chunks.setNewGroupListener(space::addBlockGroup);
-        this.runner = new ExtentRefsRunner(cow, space, DelayedRefObserver.NONE);
+        this.csums = new CsumItems(cow, fs.csumType(), fs.sectorsize(), fs.nodesize());
+        this.runner = new ExtentRefsRunner(cow, space, DelayedRefObserver.NONE, this::dataExtentFreed);
         this.bgWriter = new BlockGroupWriter(cow);
         this.blockWriter = new TreeBlockWriter(fs.device(), fs.chunkMap(), fs.csumType(), fs.sectorsize());
         if (newChunkTreeUuid == null) {
@@ -234,6 +237,27 @@ public final class FsTrees implements TransactionManager.CommitWork, TreeRoots {
 
     public BTree reader() {
         return fs.btree();
+    }
+
+    /** The csum tree's items (insert and delete data checksums; callers lock the csum root). */
+    public CsumItems csums() {
+        return csums;
+    }
+
+    /**
+     * The extent-freed hook of the refs runner: the checksums of a data extent go with its last
+     * reference (__btrfs_free_extent → btrfs_del_csums). Runs with the extent root locked; the csum
+     * root lock ranks below it, and no one takes them the other way round.
+     */
+    private void dataExtentFreed(long transid, long bytenr, long numBytes) throws IOException {
+        CowRoot csumRoot = root(ObjectIds.CSUM_TREE);
+        assert !csumRoot.lock.isWriteLockedByCurrentThread() : "refs run while the csum root is locked";
+        csumRoot.lock.writeLock().lock();
+        try {
+            csums.delete(transid, csumRoot, bytenr, numBytes);
+        } finally {
+            csumRoot.lock.writeLock().unlock();
+        }
     }
 
     public BlockGroups blockGroups() {

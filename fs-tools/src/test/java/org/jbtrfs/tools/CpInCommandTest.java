@@ -177,7 +177,11 @@ class CpInCommandTest {
                 "hello.txt was overwritten by inline-size.bin's contents");
         for (Map.Entry<String, String> e : expectNested.entrySet()) {
             String k = e.getKey().isEmpty() ? "a/b/a" : "a/b/a/" + e.getKey();
-            assertEquals(e.getValue().replaceAll(" mtime=\\d+", ""), got.remove(k).replaceAll(" mtime=\\d+", ""), k);
+            String want = e.getValue().replaceAll(" mtime=\\d+", "");
+            if (e.getKey().equals("b/c/hard")) {
+                want = want.replace(" nlink=2", " nlink=1"); // its other name was not part of this copy
+            }
+            assertEquals(want, got.remove(k).replaceAll(" mtime=\\d+", ""), k);
         }
         expect.remove("hello.txt");
         // The hard link's other name was overwritten in place: same inode, so its contents changed too.
