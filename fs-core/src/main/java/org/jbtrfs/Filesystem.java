@@ -291,13 +291,18 @@ public final class Filesystem implements AutoCloseable {
      * — ENOSPC comes here, before anything changed — then runs it in a transaction handle.
      */
     private <T> T change(String what, long items, long dataBytes, Change<T> c) throws IOException {
+        return change(what, items, dataBytes, false, c);
+    }
+
+    /** Changes that free space ({@code freesSpace}) may draw on the global reserve when nothing else is left. */
+    private <T> T change(String what, long items, long dataBytes, boolean freesSpace, Change<T> c) throws IOException {
         if (trees == null) {
             throw new FsException(Errno.EROFS, "the filesystem is open read-only");
         }
         opLock.writeLock().lock();
         try {
             T result;
-            try (var reservation = reserve(items, dataBytes)) {
+            try (var reservation = reserve(items, dataBytes, freesSpace)) {
                 TransHandle h = trees.transactions().start();
                 try {
                     result = c.run(h);
@@ -319,7 +324,8 @@ public final class Filesystem implements AutoCloseable {
         }
     }
 
-    private org.jbtrfs.transaction.SpaceAccounting.OpReservation reserve(long items, long dataBytes) throws IOException {
+    private org.jbtrfs.transaction.SpaceAccounting.OpReservation reserve(long items, long dataBytes, boolean freesSpace)
+            throws IOException {
         if (closed) {
             throw new FsException(Errno.EIO, "the filesystem is closed");
         }
@@ -327,7 +333,7 @@ public final class Filesystem implements AutoCloseable {
         if (ro != null) {
             throw new FsException(Errno.EROFS, "the filesystem turned read-only: " + ro);
         }
-        return trees.space().reserveOp(items, dataBytes);
+        return trees.space().reserveOp(items, dataBytes, freesSpace);
     }
 
     /** Commits when the running transaction holds more dirty tree blocks than the cache should carry. */
@@ -390,7 +396,7 @@ public final class Filesystem implements AutoCloseable {
     }
 
     public void unlink(InodeId dir, byte[] name) throws IOException {
-        change("unlink", UNLINK_ITEMS, 0, h -> {
+        change("unlink", UNLINK_ITEMS, 0, true, h -> {
             lastLinkGone(h, namespace.unlink(h, dir, name, now()));
             return null;
         });
@@ -401,7 +407,7 @@ public final class Filesystem implements AutoCloseable {
     }
 
     public void rmdir(InodeId dir, byte[] name) throws IOException {
-        change("rmdir", UNLINK_ITEMS, 0, h -> {
+        change("rmdir", UNLINK_ITEMS, 0, true, h -> {
             lastLinkGone(h, namespace.rmdir(h, dir, name, now()));
             return null;
         });
@@ -534,7 +540,7 @@ public final class Filesystem implements AutoCloseable {
             openCounts.remove(id);
         }
         if (trees != null && isWritable() && reading(() -> inodes.inodeItem(id).nlink()) == 0) {
-            change("evict", UNLINK_ITEMS, 0, h -> namespace.evict(h, id));
+            change("evict", UNLINK_ITEMS, 0, true, h -> namespace.evict(h, id));
         }
     }
 
@@ -559,7 +565,7 @@ public final class Filesystem implements AutoCloseable {
         for (long tree : namespace.subvolumes()) {
             List<Long> orphans = namespace.orphans(tree);
             for (long ino : orphans) {
-                change("orphan cleanup", UNLINK_ITEMS, 0, h -> namespace.evict(h, new InodeId(tree, ino)));
+                change("orphan cleanup", UNLINK_ITEMS, 0, true, h -> namespace.evict(h, new InodeId(tree, ino)));
             }
         }
     }

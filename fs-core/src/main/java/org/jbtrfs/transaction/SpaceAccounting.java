@@ -97,12 +97,31 @@ public final class SpaceAccounting implements TreeBlockSpace, ExtentAccounting {
      * needed; ENOSPC (or EINTR) before anything changed. Close the result when the operation ends.
      */
     public OpReservation reserveOp(long items, long dataBytes) throws FsException {
+        return reserveOp(items, dataBytes, false);
+    }
+
+    /**
+     * Like {@link #reserveOp(long, long)}; with {@code orGlobal}, an operation that frees space
+     * (unlink, rmdir, evicting an inode) may take its metadata from the global reserve when
+     * nothing else is left, as long as that keeps at least half of it
+     * (btrfs_start_transaction_fallback_global_rsv): a full filesystem can always delete.
+     */
+    public OpReservation reserveOp(long items, long dataBytes, boolean orGlobal) throws FsException {
         BlockRsvs rsvs = spaces.blockRsvs();
         BlockRsv rsv = rsvs.allocBlockRsv(BlockRsvType.TEMP);
         OpReservation op = new OpReservation(rsv, current.get());
         try {
             if (items > 0) {
-                rsvs.add(rsv, BlockRsvs.calcInsertMetadataSize(spaces.nodesize, items), FlushPolicy.FLUSH_ALL);
+                long bytes = BlockRsvs.calcInsertMetadataSize(spaces.nodesize, items);
+                try {
+                    rsvs.add(rsv, bytes, FlushPolicy.FLUSH_ALL);
+                } catch (FsException e) {
+                    BlockRsv global = rsvs.globalRsv;
+                    if (!orGlobal || e.errno() != org.jbtrfs.Errno.ENOSPC || global.reserved() < global.size() / 2 + bytes) {
+                        throw e;
+                    }
+                    BlockRsvs.migrate(global, rsv, bytes, true);
+                }
             }
             if (dataBytes > 0) {
                 spaces.reserveDataBytes(dataBytes, FlushPolicy.FLUSH_DATA);

@@ -14,6 +14,8 @@ import org.jbtrfs.format.Uuids;
 import org.jbtrfs.mkfs.Mkfs;
 import org.jbtrfs.mkfs.MkfsLayout;
 import org.jbtrfs.mkfs.MkfsOptions;
+import org.jbtrfs.Filesystem;
+import org.jbtrfs.OpenOptions;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -21,7 +23,7 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code jbtrfs mkfs IMG --size SIZE [--label L] [--nodesize N] [--csum NAME] [--metadata PROFILE]
- * [--force]}: makes an empty btrfs filesystem with mkfs.btrfs 6.2 defaults ({@link Mkfs}) and prints
+ * [--rootdir DIR] [--force]}: makes an empty btrfs filesystem with mkfs.btrfs 6.2 defaults ({@link Mkfs}) and prints
  * the summary mkfs.btrfs prints. A missing image file is created; a smaller one grows to SIZE; a
  * larger one (or a device) keeps its size. An image that already holds a btrfs filesystem is kept
  * unless {@code --force} is given, as mkfs.btrfs does.
@@ -55,6 +57,11 @@ final class MkfsCommand implements Callable<Integer> {
             description = "Metadata (and system) profile: dup (default) or single.")
     String metadata = "dup";
 
+    @Option(names = {"-r", "--rootdir"}, paramLabel = "DIR",
+            description = "Copy the contents of DIR into the new filesystem (modes, owners, times, links, xattrs;"
+                    + " sparse files stay sparse).")
+    Path rootdir;
+
     @Option(names = {"-f", "--force"}, description = "Overwrite an existing btrfs filesystem.")
     boolean force;
 
@@ -66,12 +73,19 @@ final class MkfsCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        if (rootdir != null && !Files.isDirectory(rootdir)) {
+            throw new IOException(rootdir + ": not a directory (--rootdir)");
+        }
         Mkfs.Result made = makeFilesystem();
-        populate(made);
+        CopyIn.Counts copied = populate(made);
         if (!quiet) {
             printSummary(spec.commandLine().getOut(), made, image);
+            if (copied != null) {
+                spec.commandLine().getOut().println("Rootdir:            " + rootdir + " (" + copied.files + " files, "
+                        + copied.dirs + " directories, " + copied.bytes + " bytes)");
+            }
         }
-        return 0;
+        return copied != null && copied.warnings > 0 ? 1 : 0;
     }
 
     Mkfs.Result makeFilesystem() throws IOException {
@@ -90,9 +104,19 @@ final class MkfsCommand implements Callable<Integer> {
         return Mkfs.format(image, o);
     }
 
-    /** After formatting: where {@code --rootdir} will copy a directory tree into the new filesystem. */
-    void populate(Mkfs.Result made) {
-        // Nothing yet: --rootdir needs the inode write layer.
+    /**
+     * After formatting, {@code --rootdir}: the new filesystem is opened for writing and the
+     * directory's contents copied in (its own modes, owner and times go to the top directory), as
+     * cp-in copies; returns what was copied, or null without --rootdir.
+     */
+    CopyIn.Counts populate(Mkfs.Result made) throws IOException {
+        if (rootdir == null) {
+            return null;
+        }
+        OpenOptions o = new OpenOptions(false, OpenOptions.DEFAULT_CACHE_LIMIT_BYTES, false);
+        try (Filesystem fs = Filesystem.open(image, o)) {
+            return CopySession.copyContents(fs, image, spec.commandLine().getErr(), rootdir, fs.root());
+        }
     }
 
     private static boolean holdsBtrfs(Path image) throws IOException {
