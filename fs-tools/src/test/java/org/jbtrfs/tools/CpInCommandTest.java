@@ -252,4 +252,50 @@ class CpInCommandTest {
             assertArrayEquals(b, got);
         }
     }
+
+    @Test
+    void mkfsRootdirMakesAnImageHoldingTheTree() throws Exception {
+        Assumptions.assumeTrue(CheckAssertions.haveBtrfsProgs(), "skipped: btrfs-progs is not installed");
+        long seed = Long.getLong("jbtrfs.seed", System.nanoTime());
+        System.out.println("CpInCommandTest(mkfs --rootdir): seed=" + seed);
+        Path src = buildSource(tmp, seed);
+        Files.setAttribute(src, "unix:mode", 0750);
+        Path img = tmp.resolve("rootdir.img");
+        // More data than the first data chunk holds: data chunks are allocated on the way.
+        Run r = run("mkfs", img.toString(), "--size", "300M", "--nodesize", "4K", "--rootdir", src.toString());
+        assertEquals(0, r.status(), r.err());
+        assertTrue(r.out().contains("Rootdir:"), r.out());
+        CheckAssertions.assertClean(img);
+        Path back = tmp.resolve("back");
+        Run out = run("cp-out", "--verify-data", img.toString(), "/", back.toString());
+        assertEquals(0, out.status(), out.err());
+        assertEquals(describe(src), describe(back), "cp-out of the image equals the source");
+        if (KernelImages.unavailableReason().isEmpty()) {
+            try (KernelImages.LoopMount m = KernelImages.mount(img, tmp.resolve("mnt"), "ro")) {
+                assertEquals(describe(src), describe(m.dir()), "the kernel's view equals the source");
+            }
+        }
+    }
+
+    @Test
+    void mkfsRootdirTooLargeForTheImageStopsWithEnospc() throws Exception {
+        Assumptions.assumeTrue(CheckAssertions.haveBtrfsProgs(), "skipped: btrfs-progs is not installed");
+        Path src = Files.createDirectories(tmp.resolve("big"));
+        Random rnd = new Random(3);
+        byte[] b = new byte[4 << 20];
+        for (int i = 0; i < 40; i++) {
+            rnd.nextBytes(b);
+            Files.write(src.resolve(String.format("f%02d", i)), b);
+        }
+        Path img = tmp.resolve("small.img");
+        Run r = run("mkfs", img.toString(), "--size", "128M", "--rootdir", src.toString());
+        assertEquals(1, r.status(), r.out() + r.err());
+        assertEquals(1, r.err().lines().count(), r.err());
+        assertTrue(r.err().contains("no space left") && r.err().contains("ENOSPC"), r.err());
+        CheckAssertions.assertClean(img);
+        try (Filesystem fs = Filesystem.open(img, OpenOptions.readOnlyDefaults().withVerifyDataCsums(true))) {
+            int n = fs.list(fs.root()).size();
+            assertTrue(n > 3, "files copied before space ran out are kept: " + n);
+        }
+    }
 }
