@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The main job, for now: build jbtrfs, make a btrfs image with mkfs.btrfs, fill it through a kernel
-# loop mount, then list it, read it and copy it out with jbtrfs and compare with what the kernel
-# shows. (Later issues turn this into jbtrfs mkfs + jbtrfs mount.)
+# The main job, for now: build jbtrfs, make a btrfs image with jbtrfs mkfs --rootdir, add to it with
+# jbtrfs cp-in, let the kernel mount it, check it sees what we wrote and add a subvolume, a snapshot
+# and compressed data of its own; then list, read and copy it out with jbtrfs and compare with what
+# the kernel shows, and run btrfs check. (The FUSE issue turns this into jbtrfs mount.)
 # Usage (as root): bash scripts/main-job.sh [IMAGE]   default image: /var/tmp/jbtrfs-demo.img
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,20 +27,33 @@ cleanup() {
 trap cleanup EXIT
 
 rm -f "$img"
-truncate -s 1G "$img"
-mkfs.btrfs -q -f -L jbtrfs-demo "$img"
+# A host tree for mkfs --rootdir: documents, random data, a sparse file, a symlink, a hard link, an xattr.
+src="$work/src"
+mkdir -p "$src/docs" "$src/data"
+cp -a "$repo/README.md" "$repo/pom.xml" "$src/docs/"
+head -c $((8 << 20)) /dev/urandom > "$src/data/random.bin"
+seq 1 200000 > "$src/data/numbers.txt"
+truncate -s 64M "$src/data/sparse.img"
+ln -s ../docs/README.md "$src/data/readme-link"
+ln "$src/data/numbers.txt" "$src/docs/numbers-hardlink.txt"
+setfattr -n user.origin -v "scripts/main-job.sh" "$src/data/random.bin"
+echo "== jbtrfs mkfs $img --size 1G --label jbtrfs-demo --rootdir $src"
+bin/jbtrfs mkfs "$img" --size 1G --label jbtrfs-demo --rootdir "$src" -q
+echo "== jbtrfs cp-in $img $repo/docs /docs/project-docs"
+bin/jbtrfs cp-in "$img" "$repo/docs" /docs/project-docs
+echo "== btrfs check --readonly --check-data-csum $img"
+btrfs check --readonly --check-data-csum "$img" 2>&1 | tail -n 1
 loopdev=$(losetup -f --show "$img")
 mount -o compress=zstd "$loopdev" "$mnt"
-mkdir -p "$mnt/docs" "$mnt/data"
-cp -a "$repo/README.md" "$repo/pom.xml" "$mnt/docs/"
-head -c $((8 << 20)) /dev/urandom > "$mnt/data/random.bin"
-seq 1 200000 > "$mnt/data/numbers.txt"
-truncate -s 64M "$mnt/data/sparse.img"
-ln -s ../docs/README.md "$mnt/data/readme-link"
-ln "$mnt/data/numbers.txt" "$mnt/docs/numbers-hardlink.txt"
-setfattr -n user.origin -v "scripts/main-job.sh" "$mnt/data/random.bin"
+if ! diff -r --no-dereference "$src" "$mnt" -x project-docs >/dev/null; then
+  echo "main-job: the kernel does not see what jbtrfs mkfs wrote:" >&2
+  diff -r --no-dereference "$src" "$mnt" -x project-docs >&2 || true
+  exit 1
+fi
+echo "== the kernel sees exactly the tree jbtrfs wrote; now it writes a subvolume, a snapshot and zstd data"
 btrfs -q subvolume create "$mnt/home"
 echo "hello from a subvolume" > "$mnt/home/hello.txt"
+seq 1 100000 > "$mnt/home/compressed.txt"
 btrfs -q subvolume snapshot -r "$mnt/home" "$mnt/home-snapshot"
 umount "$mnt"
 losetup -d "$loopdev"; loopdev=""
@@ -61,4 +75,12 @@ else
   diff -r --no-dereference "$mnt" "$work/copy" >&2 || true
   exit 1
 fi
+umount "$mnt"
+losetup -d "$loopdev"; loopdev=""
+if ! btrfs check --readonly --check-data-csum "$img" >"$work/check.log" 2>&1; then
+  echo "main-job: btrfs check found problems after the kernel wrote:" >&2
+  cat "$work/check.log" >&2
+  exit 1
+fi
+echo "== btrfs check is clean after the kernel wrote into the image"
 echo "image left at $img (inspect it with: bin/jbtrfs inspect dump-tree $img)"
