@@ -238,14 +238,17 @@ public final class Filesystem implements AutoCloseable {
                 dataFree += Math.max(0, m.length() - bg.used());
             }
         }
-        DevItem dev = fs.superblock().devItem();
+        return statfs(rawUsed, dataFree, fs.superblock(), fs.superblock().devItem());
+    }
+
+    /** The statfs figures from raw used bytes, free bytes in data block groups, the superblock and the device item. */
+    private StatFs statfs(long rawUsed, long dataFree, org.jbtrfs.format.Superblock sb, DevItem dev) {
         long bsize = fs.sectorsize();
         long unallocated = Math.max(0, dev.totalBytes() - dev.bytesUsed());
-        long blocks = fs.superblock().totalBytes() / bsize;
+        long blocks = sb.totalBytes() / bsize;
         long bfree = Math.max(0, blocks - rawUsed / bsize);
         long bavail = (dataFree + unallocated) / bsize;
-        return new StatFs(bsize, blocks, bfree, Math.min(bavail, bfree), 0, 0, InodeReader.NAME_MAX,
-                fs.superblock().fsid());
+        return new StatFs(bsize, blocks, bfree, Math.min(bavail, bfree), 0, 0, InodeReader.NAME_MAX, sb.fsid());
     }
 
     // ---- Writing -------------------------------------------------------------------------
@@ -581,14 +584,8 @@ public final class Filesystem implements AutoCloseable {
                 dataFree += Math.max(0, bg.length() - bg.used());
             }
         }
-        DevItem dev = trees.superblock().devItem();
-        long bsize = fs.sectorsize();
-        long unallocated = Math.max(0, dev.totalBytes() - dev.bytesUsed());
-        long blocks = trees.superblock().totalBytes() / bsize;
-        long bfree = Math.max(0, blocks - rawUsed / bsize);
-        long bavail = (dataFree + unallocated) / bsize;
-        return new StatFs(bsize, blocks, bfree, Math.min(bavail, bfree), 0, 0, InodeReader.NAME_MAX,
-                trees.superblock().fsid());
+        // The device item of the chunk allocator counts chunks made since the last commit too.
+        return statfs(rawUsed, dataFree, trees.superblock(), trees.chunkAllocator().devItem());
     }
 
     /**

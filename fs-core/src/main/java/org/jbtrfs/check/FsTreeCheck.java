@@ -149,16 +149,7 @@ final class FsTreeCheck implements TreeWalker.LeafVisitor {
 
     /** BTRFS_FT_* for a mode, FT_UNKNOWN when the type bits are not a file type (imode_to_type). */
     static int fileType(long mode) {
-        return switch ((int) (mode & Attr.S_IFMT)) {
-            case Attr.S_IFREG -> DirItem.FT_REG_FILE;
-            case Attr.S_IFDIR -> DirItem.FT_DIR;
-            case Attr.S_IFCHR -> DirItem.FT_CHRDEV;
-            case Attr.S_IFBLK -> DirItem.FT_BLKDEV;
-            case Attr.S_IFIFO -> DirItem.FT_FIFO;
-            case Attr.S_IFSOCK -> DirItem.FT_SOCK;
-            case Attr.S_IFLNK -> DirItem.FT_SYMLINK;
-            default -> DirItem.FT_UNKNOWN;
-        };
+        return DirItem.fileTypeOfMode(mode);
     }
 
     private String where() {

@@ -36,6 +36,20 @@ public record DirItem(DiskKey location, long transid, int type, byte[] name, byt
     /** The top bit of the type byte marks an encrypted name (fscrypt). */
     public static final int FT_ENCRYPTED = 0x80;
 
+    /** BTRFS_FT_* for an inode mode (the kernel's fs_umode_to_ftype); FT_UNKNOWN when the type bits name no file type. */
+    public static int fileTypeOfMode(long mode) {
+        return switch ((int) (mode & org.jbtrfs.Attr.S_IFMT)) {
+            case org.jbtrfs.Attr.S_IFREG -> FT_REG_FILE;
+            case org.jbtrfs.Attr.S_IFDIR -> FT_DIR;
+            case org.jbtrfs.Attr.S_IFCHR -> FT_CHRDEV;
+            case org.jbtrfs.Attr.S_IFBLK -> FT_BLKDEV;
+            case org.jbtrfs.Attr.S_IFIFO -> FT_FIFO;
+            case org.jbtrfs.Attr.S_IFSOCK -> FT_SOCK;
+            case org.jbtrfs.Attr.S_IFLNK -> FT_SYMLINK;
+            default -> FT_UNKNOWN;
+        };
+    }
+
     public static List<DirItem> decodeAll(byte[] b, int off, int len) throws CorruptImageException {
         List<DirItem> out = new ArrayList<>(1);
         int p = off;

@@ -141,18 +141,13 @@ public final class Namespace {
         return next;
     }
 
-    /** The file type byte of a directory entry for an inode mode. */
+    /** The file type byte of a directory entry for an inode mode (one that names a file type). */
     static int fileType(long mode) {
-        return switch ((int) mode & Attr.S_IFMT) {
-            case Attr.S_IFREG -> DirItem.FT_REG_FILE;
-            case Attr.S_IFDIR -> DirItem.FT_DIR;
-            case Attr.S_IFCHR -> DirItem.FT_CHRDEV;
-            case Attr.S_IFBLK -> DirItem.FT_BLKDEV;
-            case Attr.S_IFIFO -> DirItem.FT_FIFO;
-            case Attr.S_IFSOCK -> DirItem.FT_SOCK;
-            case Attr.S_IFLNK -> DirItem.FT_SYMLINK;
-            default -> throw new IllegalArgumentException("no file type for mode " + Long.toOctalString(mode));
-        };
+        int ft = DirItem.fileTypeOfMode(mode);
+        if (ft == DirItem.FT_UNKNOWN) {
+            throw new IllegalArgumentException("no file type for mode " + Long.toOctalString(mode));
+        }
+        return ft;
     }
 
     /**

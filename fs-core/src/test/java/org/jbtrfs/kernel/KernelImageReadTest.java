@@ -630,16 +630,7 @@ class KernelImageReadTest {
     }
 
     private static int fileType(int mode) {
-        return switch (mode & Attr.S_IFMT) {
-            case Attr.S_IFREG -> DirItem.FT_REG_FILE;
-            case Attr.S_IFDIR -> DirItem.FT_DIR;
-            case Attr.S_IFCHR -> DirItem.FT_CHRDEV;
-            case Attr.S_IFBLK -> DirItem.FT_BLKDEV;
-            case Attr.S_IFIFO -> DirItem.FT_FIFO;
-            case Attr.S_IFSOCK -> DirItem.FT_SOCK;
-            case Attr.S_IFLNK -> DirItem.FT_SYMLINK;
-            default -> DirItem.FT_UNKNOWN;
-        };
+        return DirItem.fileTypeOfMode(mode);
     }
 
     private static String oct(int mode) {
