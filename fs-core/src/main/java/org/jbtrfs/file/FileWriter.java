@@ -182,6 +182,7 @@ public final class FileWriter implements org.jbtrfs.inode.FileData {
             if (newSize < oldSize) {
                 // The bytes of the new last sector past newSize stay on disk, as the kernel leaves
                 // them; a later grow zeroes them.
+                op.h.markChanged();
                 nbytes -= extents.drop(op.transid(), r, ino, alignUp(newSize), Long.MAX_VALUE, refs(op));
             } else if (newSize > oldSize && inline == null) {
                 nbytes += zeroPartialSector(op, oldSize, alignUp(oldSize)); // btrfs_cont_expand
@@ -228,6 +229,7 @@ public final class FileWriter implements org.jbtrfs.inode.FileData {
                     nbytes += zeroPartialSector(op, start, aStart);
                     nbytes += zeroPartialSector(op, aEnd, end);
                     if (aStart < aEnd) {
+                        op.h.markChanged();
                         nbytes -= extents.drop(op.transid(), r, ino, aStart, aEnd, refs(op));
                     }
                 }
@@ -248,6 +250,7 @@ public final class FileWriter implements org.jbtrfs.inode.FileData {
         r.lock.writeLock().lock();
         try {
             Op op = open(h, r, ino);
+            h.markChanged();
             long dropped = extents.drop(op.transid(), r, ino, 0, Long.MAX_VALUE, refs(op));
             assert dropped == op.inode.nbytes() : "inode " + ino + " had nbytes " + op.inode.nbytes()
                     + " but its extents counted " + dropped;
@@ -285,6 +288,7 @@ public final class FileWriter implements org.jbtrfs.inode.FileData {
      */
     private long writeInline(Op op, byte[] content) throws IOException {
         assert fitsInline(content.length) : "inline write of " + content.length + " bytes";
+        op.h.markChanged();
         long dropped = extents.drop(op.transid(), op.root, op.ino, 0, sectorsize, refs(op));
         FileExtentItem fe = FileExtentItem.inline(op.transid(), content.length, 0, content);
         extents.insert(op.transid(), op.root, op.ino, 0, fe);
@@ -318,9 +322,14 @@ public final class FileWriter implements org.jbtrfs.inode.FileData {
         long aStart = alignDown(pos);
         long aEnd = alignUp(pos + len);
         long delta = 0;
-        for (long cs = aStart; cs < aEnd; cs += MAX_EXTENT_BYTES) {
-            long ce = Math.min(aEnd, cs + MAX_EXTENT_BYTES);
-            delta += writeExtent(op, cs, ce, pos, buf, off, len);
+        long cs = aStart;
+        while (cs < aEnd) {
+            long want = Math.min(aEnd - cs, MAX_EXTENT_BYTES);
+            // A full or fragmented filesystem may have no contiguous room for all of it: then the
+            // extent is as large as a free run allows (btrfs_reserve_extent halving to min_alloc_size).
+            long[] got = trees.reserveDataExtent(op.transid(), want, sectorsize, 0);
+            delta += writeExtent(op, cs, cs + got[1], got[0], pos, buf, off, len);
+            cs += got[1];
         }
         return delta;
     }
@@ -329,15 +338,23 @@ public final class FileWriter implements org.jbtrfs.inode.FileData {
      * One new extent for file range [cs, ce) (sector-aligned), taking the write's bytes where it
      * covers the range and the current bytes elsewhere (only in the first and last sector).
      */
-    private long writeExtent(Op op, long cs, long ce, long pos, byte[] buf, int off, int len) throws IOException {
+    private long writeExtent(Op op, long cs, long ce, long bytenr, long pos, byte[] buf, int off, int len)
+            throws IOException {
         int n = (int) (ce - cs);
         long wEnd = pos + len;
-        byte[] head = cs < pos ? patchedSector(op, cs, pos, buf, off, len) : null;
+        byte[] head;
         byte[] tail = null;
-        if (ce > wEnd) {
-            tail = head != null && ce - sectorsize == cs ? head : patchedSector(op, ce - sectorsize, pos, buf, off, len);
+        try {
+            head = cs < pos ? patchedSector(op, cs, pos, buf, off, len) : null;
+            if (ce > wEnd) {
+                tail = head != null && ce - sectorsize == cs ? head : patchedSector(op, ce - sectorsize, pos, buf, off, len);
+            }
+        } catch (IOException | RuntimeException e) {
+            trees.unreserveExtent(bytenr, n);
+            throw e;
         }
-        long bytenr = trees.reserveExtent(op.transid(), BlockGroupItem.DATA, n, 0);
+        // The extent is reserved: from here on the trees change, and a failure must abort.
+        op.h.markChanged();
         boolean nodatasum = (op.inode.flags() & InodeItem.FLAG_NODATASUM) != 0;
         CsumItems csums = trees.csums();
         int csize = csums.type().size();
@@ -463,6 +480,7 @@ public final class FileWriter implements org.jbtrfs.inode.FileData {
     }
 
     private void writeInodeItem(Op op, InodeItem updated) throws IOException {
+        op.h.markChanged();
         try (Path p = new Path()) {
             if (!trees.cow().searchForWrite(op.transid(), op.root, inodeKey(op.ino), p, 0, 0)) {
                 throw new AssertionError("INODE_ITEM of " + op.ino + " vanished");

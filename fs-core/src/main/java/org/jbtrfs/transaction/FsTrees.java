@@ -161,6 +161,25 @@ public final class FsTrees implements TransactionManager.CommitWork, TreeRoots {
         return at;
     }
 
+    /**
+     * A data extent of {@code numBytes}, or, when no contiguous room is left even after a chunk
+     * allocation, the largest one the free space allows down to {@code minBytes}
+     * (btrfs_reserve_extent halving its request). Returns {bytenr, length}; ENOSPC below minBytes.
+     */
+    public long[] reserveDataExtent(long transid, long numBytes, long minBytes, long hint) throws IOException {
+        long want = numBytes;
+        while (true) {
+            try {
+                return new long[] {reserveExtent(transid, BlockGroupItem.DATA, want, hint), want};
+            } catch (org.jbtrfs.FsException e) {
+                if (e.errno() != org.jbtrfs.Errno.ENOSPC || want <= minBytes) {
+                    throw e;
+                }
+                want = Math.max(minBytes, want / 2 / minBytes * minBytes);
+            }
+        }
+    }
+
     /** Gives back a data extent from {@link #reserveExtent} that will not be used (no ref was queued for it). */
     public void unreserveExtent(long bytenr, long numBytes) {
         groups.unreserve(bytenr, numBytes);

@@ -87,7 +87,7 @@ class SpaceAccountingTest {
         Filesystem fs = Filesystem.open(img, rw());
         fs.create(fs.root(), "f", 0644, 0, 0);
         SpaceAccounting.OpReservation forgotten = trees(fs).space().reserveOp(3, 4096);
-        AssertionError e = assertThrows(AssertionError.class, fs::close);
+        IllegalStateException e = assertThrows(IllegalStateException.class, fs::close);
         assertTrue(e.getMessage().contains("LEAK DATA bytes_may_use 4096"), e.getMessage());
         assertTrue(e.getMessage().contains("LEAK"), e.getMessage());
         forgotten.close();
