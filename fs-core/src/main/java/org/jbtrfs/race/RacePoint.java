@@ -50,7 +50,16 @@ public enum RacePoint {
      * held across a wait in production), so a waiter released meanwhile queues on the lock and
      * checks its ticket only after the grant.
      */
-    TICKET_GRANT;
+    TICKET_GRANT,
+
+    /**
+     * Seed 003 (c1f76ad01eb07ba9, patch 3/5, race between RO remount and the cleaner): the cleaner
+     * has taken its mutex and checked that the filesystem is writable, and is about to do its work
+     * (delayed iputs), which starts transactions. Hit by {@code org.jbtrfs.lifecycle.Cleaner} with
+     * the cleaner mutex held. A remount to read-only arriving now must wait for the cleaner to
+     * finish; the kernel's bug was the cleaner starting a transaction after the remount's commit.
+     */
+    CLEANER_WORKING;
 
     /**
      * How long a thread stays held at an armed point before it gives up and fails: a test that

@@ -1,0 +1,219 @@
+package org.jbtrfs.lifecycle;
+
+import java.io.IOException;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.BooleanSupplier;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+import org.jbtrfs.InodeId;
+import org.jbtrfs.race.RacePoint;
+
+/**
+ * btrfs's cleaner kthread, for the work jbtrfs has of it: delayed iputs — inodes whose last name
+ * and last open handle are gone, evicted in the background (btrfs_add_delayed_iput,
+ * btrfs_run_delayed_iputs). Dead roots and unused block groups join it with the issues that make
+ * them.
+ *
+ * <h2>Seed 003</h2>
+ * The cleaner does its work holding {@link #mutex} (the kernel's cleaner_mutex) and checks, under
+ * it, that the filesystem is writable before it starts (a transaction would follow). A remount to
+ * read-only takes the same mutex ({@link #holdIdle}) before it runs the pending delayed iputs
+ * itself and commits: so the cleaner is idle while the remount commits, and finds the filesystem
+ * read-only afterwards — no transaction starts after the remount's commit (patches 3 and 5).
+ */
+public final class Cleaner {
+    private static final Logger LOG = Logger.getLogger(Cleaner.class.getName());
+
+    /** Evicts one inode (the Filesystem's evict, in its own transaction). */
+    public interface Evictor {
+        void evict(InodeId id) throws IOException;
+    }
+
+    private final Evictor evictor;
+    private final BooleanSupplier writable;
+    /** The cleaner_mutex: held by the cleaner while it works, and by a remount to read-only. */
+    private final ReentrantLock mutex = new ReentrantLock();
+    /** Guards the queue and the thread's state; never held while evicting. */
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition wake = lock.newCondition();
+    private final ArrayDeque<InodeId> delayedIputs = new ArrayDeque<>();
+    private boolean kicked;
+    private boolean stopping;
+    private Thread thread;
+
+    public Cleaner(Evictor evictor, BooleanSupplier writable) {
+        this.evictor = evictor;
+        this.writable = writable;
+    }
+
+    public void start(String name) {
+        lock.lock();
+        try {
+            if (thread != null) {
+                throw new IllegalStateException("cleaner already running");
+            }
+            stopping = false;
+            thread = new Thread(this::loop, name);
+            thread.setDaemon(true);
+            thread.start();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** btrfs_add_delayed_iput: queue an eviction and wake the cleaner. */
+    public void addDelayedIput(InodeId id) {
+        lock.lock();
+        try {
+            delayedIputs.add(id);
+            kicked = true;
+            wake.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Delayed iputs not run yet. */
+    public int pending() {
+        lock.lock();
+        try {
+            return delayedIputs.size();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Waits until the cleaner is idle and keeps it so: returns holding the cleaner mutex, which the
+     * caller releases with {@link #releaseIdle}. Used by remount read-only and close.
+     */
+    public void holdIdle() {
+        mutex.lock();
+    }
+
+    public void releaseIdle() {
+        mutex.unlock();
+    }
+
+    /** Whether some thread (the cleaner, or a remount holding it idle) holds the cleaner mutex. */
+    public boolean isBusy() {
+        return mutex.isLocked();
+    }
+
+    /** Threads waiting for the cleaner mutex: tests use it to see a remount blocked on a busy cleaner. */
+    public int waitingForMutex() {
+        return mutex.getQueueLength();
+    }
+
+    /**
+     * btrfs_run_delayed_iputs: runs every queued eviction in the calling thread, which must hold the
+     * cleaner mutex (through {@link #holdIdle}, or being the cleaner). Returns how many ran; the
+     * first failure stops it and is thrown, the rest stay queued.
+     */
+    public int runDelayedIputs() throws IOException {
+        if (!mutex.isHeldByCurrentThread()) {
+            throw new IllegalStateException("delayed iputs run without the cleaner mutex");
+        }
+        int ran = 0;
+        while (true) {
+            InodeId id;
+            lock.lock();
+            try {
+                id = delayedIputs.peek();
+            } finally {
+                lock.unlock();
+            }
+            if (id == null) {
+                return ran;
+            }
+            evictor.evict(id);
+            lock.lock();
+            try {
+                delayedIputs.poll();
+            } finally {
+                lock.unlock();
+            }
+            ran++;
+        }
+    }
+
+    /** Stops the thread after its current round; the queue stays for whoever runs it next. */
+    public void stop() {
+        Thread t;
+        lock.lock();
+        try {
+            t = thread;
+            if (t == null) {
+                return;
+            }
+            stopping = true;
+            wake.signalAll();
+        } finally {
+            lock.unlock();
+        }
+        boolean interrupted = false;
+        while (true) {
+            try {
+                t.join();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        lock.lock();
+        try {
+            thread = null;
+        } finally {
+            lock.unlock();
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void loop() {
+        while (true) {
+            lock.lock();
+            try {
+                while (!kicked && !stopping) {
+                    wake.await();
+                }
+                if (stopping) {
+                    return;
+                }
+                kicked = false;
+            } catch (InterruptedException e) {
+                return;
+            } finally {
+                lock.unlock();
+            }
+            mutex.lock();
+            try {
+                // Under the mutex: a remount to read-only either finished (we see it) or waits for us.
+                if (!writable.getAsBoolean()) {
+                    continue;
+                }
+                RacePoint.CLEANER_WORKING.hit();
+                runDelayedIputs();
+            } catch (IOException | RuntimeException e) {
+                LOG.log(Level.WARNING, "cleaner: delayed iput failed: " + e, e);
+            } finally {
+                mutex.unlock();
+            }
+        }
+    }
+
+    /** The queue, for leak reports. */
+    public List<InodeId> pendingIds() {
+        lock.lock();
+        try {
+            return new ArrayList<>(delayedIputs);
+        } finally {
+            lock.unlock();
+        }
+    }
+}
