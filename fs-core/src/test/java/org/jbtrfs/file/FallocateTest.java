@@ -29,6 +29,7 @@ import org.jbtrfs.format.ItemType;
 import org.jbtrfs.format.ObjectIds;
 import org.jbtrfs.mkfs.Mkfs;
 import org.jbtrfs.mkfs.MkfsOptions;
+import org.jbtrfs.testing.KernelImages;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -107,6 +108,10 @@ class FallocateTest {
 
     /** One scenario: a file with initial bytes, a list of fallocate calls and writes, and the layout we expect. */
     private record Case(String name, int initial, List<long[]> ops, String expect) {
+        /** Whether the kernel makes the same layout: not where it writes prealloc in place or keeps inline extents. */
+        boolean kernelSame() {
+            return !name.startsWith("inline-") && ops.stream().noneMatch(o -> o[0] == W);
+        }
     }
 
     /** A fallocate call {mode, pos, len}; mode -1 is a pwrite of len random bytes at pos. */
@@ -296,10 +301,137 @@ class FallocateTest {
         CheckAssertions.assertClean(img);
     }
 
-    /** Names of the cases, for the kernel comparison. */
-    static List<String> caseNames() {
-        List<String> out = new ArrayList<>();
-        CASES.forEach(c -> out.add(c.name));
+    /**
+     * The same cases done by the kernel (mkfs, writes, sync, the fallocate command through a loop
+     * mount) and by us on copies of one kernel-made image: the same layouts (disk addresses aside)
+     * where {@link Case#kernelSame}, the same bytes everywhere. Then the kernel reads our image,
+     * writes into our prealloc ranges and fallocates its own; we read exactly that and write and
+     * zero over its in-place split prealloc extents. Both images checked clean at every step.
+     */
+    @Test
+    void sameAsTheKernel() throws Exception {
+        Path kimg = FileTestSupport.freshImage(java.nio.file.Files.createDirectories(tmp.resolve("k")));
+        Path oimg = FileTestSupport.freshImage(java.nio.file.Files.createDirectories(tmp.resolve("o")));
+        Map<String, byte[]> model = new HashMap<>();
+        try (KernelImages.LoopMount m = KernelImages.mount(kimg, tmp.resolve("kmnt"), null)) {
+            for (Case c : CASES) {
+                java.nio.file.Files.write(m.path(c.name), random(c.initial, c.name.hashCode()));
+            }
+            KernelImages.runChecked(KernelImages.COMMAND_TIMEOUT, "sync");
+            for (Case c : CASES) {
+                for (long[] o : c.ops) {
+                    kernelOp(m.path(c.name), o);
+                }
+            }
+        }
+        CheckAssertions.assertClean(kimg);
+        try (Filesystem fs = Filesystem.open(oimg, rw())) {
+            for (Case c : CASES) {
+                InodeId id = fs.create(fs.root(), c.name, 0644, 0, 0);
+                byte[] data = random(c.initial, c.name.hashCode());
+                fs.write(id, 0, data, 0, data.length);
+            }
+            fs.sync();
+            for (Case c : CASES) {
+                InodeId id = fs.lookup(fs.root(), c.name);
+                byte[] data = random(c.initial, c.name.hashCode());
+                for (long[] o : c.ops) {
+                    data = apply(fs, id, data, o);
+                }
+                model.put(c.name, data);
+            }
+        }
+        CheckAssertions.assertClean(oimg);
+        int same = 0;
+        try (Filesystem k = Filesystem.open(kimg, OpenOptions.readOnlyDefaults().withVerifyDataCsums(true));
+                Filesystem o = Filesystem.open(oimg, OpenOptions.readOnlyDefaults().withVerifyDataCsums(true))) {
+            for (Case c : CASES) {
+                InodeId kid = k.lookup(k.root(), c.name);
+                InodeId oid = o.lookup(o.root(), c.name);
+                String kl = layout(k.fsInfo(), kid);
+                String ol = layout(o.fsInfo(), oid);
+                System.out.println("FallocateTest: " + c.name + "\n  kernel " + kl + "\n  jbtrfs " + ol);
+                assertArrayEquals(model.get(c.name), readAll(k, kid), c.name + " as the kernel made it");
+                assertArrayEquals(model.get(c.name), readAll(o, oid), c.name + " as we made it");
+                if (c.kernelSame()) {
+                    assertEquals(kl, ol, c.name + ": our layout against the kernel's");
+                    same++;
+                }
+            }
+        }
+        System.out.println("FallocateTest: " + same + " of " + CASES.size() + " layouts identical to the kernel's");
+        kernelOnOurs(oimg, model);
+    }
+
+    /** The same op through the mounted kernel filesystem. */
+    private static void kernelOp(Path file, long[] o) throws IOException {
+        int mode = (int) o[0];
+        if (mode == W) {
+            try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(file.toFile(), "rw")) {
+                f.seek(o[1]);
+                f.write(random((int) o[2], o[1] * 31 + o[2]));
+            }
+            return;
+        }
+        List<String> cmd = new ArrayList<>(List.of("fallocate"));
+        if ((mode & K) != 0) {
+            cmd.add("-n");
+        }
+        if ((mode & Z) != 0) {
+            cmd.add("-z");
+        }
+        cmd.addAll(List.of("-o", Long.toString(o[1]), "-l", Long.toString(o[2]), file.toString()));
+        KernelImages.run(KernelImages.COMMAND_TIMEOUT, null, cmd).orFail();
+    }
+
+    /** The kernel reads our image, writes into our prealloc extents and fallocates its own; we read and write on. */
+    private void kernelOnOurs(Path oimg, Map<String, byte[]> model) throws Exception {
+        long[][] writes = {{0, 3000, 5000}, {1, 9000, 100}, {6, 20000, 7000}, {2, 30000, 1000}};
+        List<String> names = new ArrayList<>();
+        CASES.forEach(c -> names.add(c.name));
+        try (KernelImages.LoopMount m = KernelImages.mount(oimg, tmp.resolve("omnt"), null)) {
+            for (String n : names) {
+                assertArrayEquals(model.get(n), java.nio.file.Files.readAllBytes(m.path(n)), "the kernel reads " + n);
+            }
+            for (long[] w : writes) {
+                String n = names.get((int) w[0]);
+                long[] o = op(W, w[1], w[2]);
+                kernelOp(m.path(n), o);
+                model.put(n, modelWrite(model.get(n), o));
+            }
+            java.nio.file.Files.write(m.path("kfal"), new byte[0]);
+            kernelOp(m.path("kfal"), op(K, 0, 1 << 20));
+            kernelOp(m.path("kfal"), op(0, 0, 300_000));
+            kernelOp(m.path("kfal"), op(W, 100_000, 20_000));
+            model.put("kfal", modelWrite(new byte[300_000], op(W, 100_000, 20_000)));
+        }
+        CheckAssertions.assertClean(oimg);
+        names.add("kfal");
+        try (Filesystem fs = Filesystem.open(oimg, rw())) {
+            for (String n : names) {
+                assertArrayEquals(model.get(n), readAll(fs, fs.lookup(fs.root(), n)), "we read " + n + " after the kernel");
+            }
+            InodeId kfal = fs.lookup(fs.root(), "kfal");
+            byte[] d = model.get("kfal");
+            d = apply(fs, kfal, d, op(W, 110_000, 30_000)); // over the kernel's written part and its prealloc
+            d = apply(fs, kfal, d, op(Z, 90_000, 20_000));
+            d = apply(fs, kfal, d, op(0, 250_000, 200_000));
+            model.put("kfal", d);
+            assertArrayEquals(d, readAll(fs, kfal), "kfal after our changes");
+        }
+        CheckAssertions.assertClean(oimg);
+        try (KernelImages.LoopMount m = KernelImages.mount(oimg, tmp.resolve("omnt"), null)) {
+            for (String n : names) {
+                assertArrayEquals(model.get(n), java.nio.file.Files.readAllBytes(m.path(n)), "the kernel reads " + n + " at the end");
+            }
+        }
+        CheckAssertions.assertClean(oimg);
+    }
+
+    private static byte[] modelWrite(byte[] data, long[] o) {
+        byte[] b = random((int) o[2], o[1] * 31 + o[2]);
+        byte[] out = java.util.Arrays.copyOf(data, (int) Math.max(data.length, o[1] + o[2]));
+        System.arraycopy(b, 0, out, (int) o[1], b.length);
         return out;
     }
 }
