@@ -511,6 +511,42 @@ public final class Filesystem implements AutoCloseable {
         });
     }
 
+    /**
+     * fallocate(2) with the Linux mode bits of {@link Fallocate}: 0 or {@link Fallocate#KEEP_SIZE}
+     * preallocates the holes of the range (PREALLOC extents; the size grows to pos+len unless
+     * KEEP_SIZE), {@link Fallocate#ZERO_RANGE} [| KEEP_SIZE] makes the range read as zeros
+     * (mostly preallocated), {@link Fallocate#PUNCH_HOLE} | KEEP_SIZE is {@link #punchHole}.
+     * Refusals come in the kernel's order ({@link Fallocate#checkArguments},
+     * {@link Fallocate#checkFile}), then the space: the sector-aligned length (plus the two
+     * partial sectors it may rewrite) is reserved up front, so ENOSPC comes before anything
+     * changed — even where the range is allocated already (the kernel counts only the holes).
+     */
+    public void fallocate(InodeId id, int mode, long pos, long len) throws IOException {
+        Fallocate.checkArguments(mode, pos, len);
+        Fallocate.checkFile(mode, pos, len, getattr(id), FileWriter.MAX_FILE_BYTES);
+        if ((mode & Fallocate.PUNCH_HOLE) != 0) {
+            punchHole(id, pos, len);
+            return;
+        }
+        boolean keepSize = (mode & Fallocate.KEEP_SIZE) != 0;
+        boolean zero = (mode & Fallocate.ZERO_RANGE) != 0;
+        long aligned = alignedLength(pos, len);
+        long extents = aligned / FileWriter.MAX_EXTENT_BYTES + 1;
+        // Per prealloc extent its item, its ref and the inode (the kernel starts a 3-item
+        // transaction per extent); plus a truncate's worth for the drops and partial sectors.
+        change(zero ? "zero range" : "fallocate", TRUNCATE_ITEMS + 3 * extents, aligned + 2L * fs.sectorsize(), h -> {
+            if (!inodes.getattr(id).isRegular()) {
+                throw new FsException(Errno.EINVAL, "inode " + id + " is not a regular file");
+            }
+            if (zero) {
+                files.zeroRange(h, id.root(), id.ino(), pos, len, keepSize, now());
+            } else {
+                files.fallocate(h, id.root(), id.ino(), pos, len, keepSize, now());
+            }
+            return null;
+        });
+    }
+
     public void setxattr(InodeId id, byte[] name, byte[] value, int flags) throws IOException {
         change("setxattr", XATTR_ITEMS, 0, h -> {
             namespace.setxattr(h, id, name, value, flags, now());

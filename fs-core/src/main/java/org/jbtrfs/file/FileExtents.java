@@ -29,8 +29,9 @@ import org.jbtrfs.format.Le;
  *       {@code key.offset - offset} is unchanged, so no ref changes);</li>
  *   <li>deleted when it lies inside, with a DROP of its ref.</li>
  * </ul>
- * Holes written as items (disk_bytenr 0, images without NO_HOLES) are cut the same way, without
- * refs. An inline extent can only be dropped whole (the kernel returns EOPNOTSUPP otherwise); the
+ * PREALLOC items are cut exactly like regular ones (the same offset arithmetic and refs; the
+ * pieces stay PREALLOC), as btrfs_drop_extents does. Holes written as items (disk_bytenr 0,
+ * images without NO_HOLES) are cut the same way, without refs. An inline extent can only be dropped whole (the kernel returns EOPNOTSUPP otherwise); the
  * callers ({@link FileWriter}) rewrite inline files whole, so a partial overlap is a bug (asserted).
  *
  * <p>Each call returns the bytes the dropped parts counted in the inode's nbytes (btrfs check's

@@ -81,6 +81,11 @@ public final class FileWriter implements org.jbtrfs.inode.FileData {
     public static final long MAX_EXTENT_BYTES = 128L << 20;
     /** BTRFS_DEFAULT_MAX_INLINE: the max_inline mount option's default. */
     public static final int DEFAULT_MAX_INLINE = 2048;
+    /**
+     * The largest file end we accept: the kernel's s_maxbytes (MAX_LFS_FILESIZE, Long.MAX_VALUE on
+     * 64-bit) less a 64 KiB margin so that rounding an end up to a sector never overflows.
+     */
+    public static final long MAX_FILE_BYTES = Long.MAX_VALUE - (64L << 10);
 
     private final FsTrees trees;
     private final FsInfo fs;
@@ -88,6 +93,7 @@ public final class FileWriter implements org.jbtrfs.inode.FileData {
     private final int maxInline;
     private final FileDataReader reader;
     private final FileExtents extents;
+    private final Prealloc prealloc;
 
     public FileWriter(FsTrees trees) {
         this(trees, DEFAULT_MAX_INLINE);
@@ -103,10 +109,11 @@ public final class FileWriter implements org.jbtrfs.inode.FileData {
         this.maxInline = Math.min(maxInline, maxInlineData);
         this.reader = new FileDataReader(fs, trees.reads());
         this.extents = new FileExtents(trees.cow());
+        this.prealloc = new Prealloc(this, trees, extents, sectorsize);
     }
 
     /** What one operation works on: the handle, the locked tree, the inode and its item. */
-    private record Op(TransHandle h, CowRoot root, long ino, InodeItem inode) {
+    record Op(TransHandle h, CowRoot root, long ino, InodeItem inode) {
         long transid() {
             return h.transid();
         }
@@ -197,7 +204,9 @@ public final class FileWriter implements org.jbtrfs.inode.FileData {
      * fallocate(PUNCH_HOLE | KEEP_SIZE): the range reads as zeros afterwards. Whole sectors lose
      * their extents (no hole items: NO_HOLES), partial sectors at either end are rewritten with
      * zeros; a range reaching i_size takes the last sector whole. Nothing happens at or past
-     * i_size (as btrfs_punch_hole). An inline file is rewritten inline with the zeros.
+     * i_size (as btrfs_punch_hole), except that whole sectors past the last one lose their
+     * extents (the prealloc of a KEEP_SIZE fallocate), as btrfs_punch_hole drops them too. An
+     * inline file is rewritten inline with the zeros.
      */
     public void punchHole(TransHandle h, long root, long ino, long start, long len, Timespec now) throws IOException {
         if (start < 0 || len <= 0 || start + len < 0) {
@@ -208,11 +217,19 @@ public final class FileWriter implements org.jbtrfs.inode.FileData {
         try {
             Op op = open(h, r, ino);
             long size = op.inode.size();
+            long nbytes = op.inode.nbytes();
+            long beyondStart = Math.max(alignUp(size), alignUp(start));
+            long beyondEnd = alignDown(start + len);
+            if (beyondStart < beyondEnd) {
+                nbytes -= extents.drop(op.transid(), r, ino, beyondStart, beyondEnd, refs(op));
+            }
             if (start >= size) {
+                if (nbytes != op.inode.nbytes()) {
+                    updateInode(op, size, nbytes, now);
+                }
                 return;
             }
             long end = Math.min(start + len, size);
-            long nbytes = op.inode.nbytes();
             if (inlineItem(op) != null) {
                 byte[] content = readCurrent(op, 0, (int) size);
                 java.util.Arrays.fill(content, (int) start, (int) end, (byte) 0);
@@ -237,6 +254,55 @@ public final class FileWriter implements org.jbtrfs.inode.FileData {
             updateInode(op, size, nbytes, now);
         } finally {
             r.lock.writeLock().unlock();
+        }
+    }
+
+    /**
+     * fallocate(2) mode 0 ({@code keepSize} false) or FALLOC_FL_KEEP_SIZE: every hole of the
+     * sector-aligned range [pos, pos+len) gets PREALLOC extents (no data written, no checksums),
+     * existing extents stay; the size grows to pos+len unless {@code keepSize}; nbytes counts the
+     * new extents and the inode gets the PREALLOC flag when one was made (see {@link Prealloc}).
+     * The caller reserved the aligned length as data space.
+     */
+    @Override
+    public void fallocate(TransHandle h, long root, long ino, long pos, long len, boolean keepSize, Timespec now)
+            throws IOException {
+        checkRange("fallocate", pos, len);
+        CowRoot r = trees.root(root);
+        r.lock.writeLock().lock();
+        try {
+            prealloc.allocate(open(h, r, ino), pos, len, keepSize, now);
+        } finally {
+            r.lock.writeLock().unlock();
+        }
+    }
+
+    /**
+     * fallocate(FALLOC_FL_ZERO_RANGE [| KEEP_SIZE]): [pos, pos+len) reads as zeros afterwards; its
+     * whole sectors become PREALLOC extents, partial sectors under written data are rewritten with
+     * zeros (btrfs_zero_range; see {@link Prealloc#zeroRange}); the size grows unless
+     * {@code keepSize}.
+     */
+    @Override
+    public void zeroRange(TransHandle h, long root, long ino, long pos, long len, boolean keepSize, Timespec now)
+            throws IOException {
+        checkRange("zero range", pos, len);
+        CowRoot r = trees.root(root);
+        r.lock.writeLock().lock();
+        try {
+            prealloc.zeroRange(open(h, r, ino), pos, len, keepSize, now);
+        } finally {
+            r.lock.writeLock().unlock();
+        }
+    }
+
+    /** vfs_fallocate's range checks: EINVAL for a negative offset or an empty range, EFBIG past the largest offset. */
+    private void checkRange(String what, long pos, long len) throws FsException {
+        if (pos < 0 || len <= 0) {
+            throw new FsException(Errno.EINVAL, what + " " + pos + "+" + len);
+        }
+        if (pos + len < 0 || pos + len > MAX_FILE_BYTES) {
+            throw new FsException(Errno.EFBIG, what + " " + pos + "+" + len + " past the largest file size");
         }
     }
 
@@ -277,7 +343,7 @@ public final class FileWriter implements org.jbtrfs.inode.FileData {
     }
 
     /** The inline extent item of the inode, or null when it has none. */
-    private Item inlineItem(Op op) throws IOException {
+    Item inlineItem(Op op) throws IOException {
         Item it = extents.firstOverlap(op.root, op.ino, 0, 1);
         return it != null && FileExtents.decode(it).isInline() ? it : null;
     }
@@ -286,7 +352,7 @@ public final class FileWriter implements org.jbtrfs.inode.FileData {
      * Replaces the first sector with one inline extent holding {@code content}, the file's whole
      * data (insert_inline_extent after btrfs_drop_extents). Returns the change of nbytes.
      */
-    private long writeInline(Op op, byte[] content) throws IOException {
+    long writeInline(Op op, byte[] content) throws IOException {
         assert fitsInline(content.length) : "inline write of " + content.length + " bytes";
         op.h.markChanged();
         long dropped = extents.drop(op.transid(), op.root, op.ino, 0, sectorsize, refs(op));
@@ -302,11 +368,20 @@ public final class FileWriter implements org.jbtrfs.inode.FileData {
      * then finds i_size beyond the page). Returns the change of nbytes; 0 when there is no inline.
      */
     private long convertInline(Op op, long newSize) throws IOException {
+        assert !fitsInline(newSize) : "converting an inline extent that still fits";
+        return convertInline(op);
+    }
+
+    /**
+     * Rewrites an inline extent as a regular one-sector extent (old bytes, then zeros), whatever
+     * the size: fallocate needs it before putting extents after the first sector. Returns the
+     * change of nbytes; 0 when there is no inline extent.
+     */
+    long convertInline(Op op) throws IOException {
         Item it = inlineItem(op);
         if (it == null) {
             return 0;
         }
-        assert !fitsInline(newSize) : "converting an inline extent that still fits";
         byte[] sector = readCurrent(op, 0, sectorsize);
         return writeRegular(op, 0, sector, 0, sectorsize);
     }
@@ -418,17 +493,19 @@ public final class FileWriter implements org.jbtrfs.inode.FileData {
 
     /**
      * Rewrites the sector holding [from, to) (both in one sector) with zeros there, when any extent
-     * covers that sector (without one it reads as zeros already): the partial sectors of a punched
-     * hole, and btrfs_truncate_block(old i_size) before a file grows. Returns the change of nbytes.
+     * covers that sector (without one, or under a PREALLOC extent, it reads as zeros already): the
+     * partial sectors of a punched hole, and btrfs_truncate_block(old i_size) before a file grows.
+     * Returns the change of nbytes.
      */
-    private long zeroPartialSector(Op op, long from, long to) throws IOException {
+    long zeroPartialSector(Op op, long from, long to) throws IOException {
         if (from >= to) {
             return 0;
         }
         long s = alignDown(from);
         assert to <= s + sectorsize : "zeroing " + from + ".." + to + " crosses a sector";
-        if (extents.firstOverlap(op.root, op.ino, s, s + sectorsize) == null) {
-            return 0;
+        Item it = extents.firstOverlap(op.root, op.ino, s, s + sectorsize);
+        if (it == null || FileExtents.decode(it).type() == FileExtentItem.TYPE_PREALLOC) {
+            return 0; // a prealloc sector stays unwritten: it reads zeros and the kernel's nocow would keep its extent
         }
         return writeRegular(op, from, new byte[(int) (to - from)], 0, (int) (to - from));
     }
@@ -440,7 +517,7 @@ public final class FileWriter implements org.jbtrfs.inode.FileData {
      * current roots of the subvolume tree (write-locked by the caller) and of the csum tree (read
      * lock taken here, after the subvolume's: the lock order).
      */
-    private byte[] readCurrent(Op op, long pos, int len) throws IOException {
+    byte[] readCurrent(Op op, long pos, int len) throws IOException {
         byte[] out = new byte[len];
         // The reader resolves both trees through FsTrees: their current roots, each search under
         // the tree's read lock (reentrant for the subvolume tree this thread holds for writing).
@@ -450,7 +527,7 @@ public final class FileWriter implements org.jbtrfs.inode.FileData {
 
     // ---- the inode item ---------------------------------------------------------------------
 
-    private Op open(TransHandle h, CowRoot root, long ino) throws IOException {
+    Op open(TransHandle h, CowRoot root, long ino) throws IOException {
         Item it = trees.cow().reader().lookup(root.current(), inodeKey(ino));
         if (it == null) {
             throw new FsException(Errno.ENOENT, "no inode " + Le.u64s(ino) + " in tree " + root.id());
@@ -467,16 +544,22 @@ public final class FileWriter implements org.jbtrfs.inode.FileData {
         return new DiskKey(ino, ItemType.INODE_ITEM, 0);
     }
 
-    private DelayedRefs refs(Op op) {
+    DelayedRefs refs(Op op) {
         return trees.refs(op.transid());
     }
 
     /** Writes size, nbytes, transid, sequence + 1 and mtime = ctime = now (fill_inode_item). */
     private void updateInode(Op op, long size, long nbytes, Timespec now) throws IOException {
+        updateInode(op, size, nbytes, op.inode.flags(), now);
+    }
+
+    /** As {@link #updateInode(Op, long, long, Timespec)}, with new inode flags (fallocate adds PREALLOC). */
+    void updateInode(Op op, long size, long nbytes, long flags, Timespec now) throws IOException {
         assert nbytes >= 0 : "inode " + op.ino + " nbytes went negative: " + nbytes;
+        assert (flags & op.inode.flags()) == op.inode.flags() : "inode flags only grow here";
         InodeItem i = op.inode;
         writeInodeItem(op, new InodeItem(i.generation(), op.transid(), size, nbytes, i.blockGroup(), i.nlink(), i.uid(),
-                i.gid(), i.mode(), i.rdev(), i.flags(), i.sequence() + 1, i.atime(), now, now, i.otime()));
+                i.gid(), i.mode(), i.rdev(), flags, i.sequence() + 1, i.atime(), now, now, i.otime()));
     }
 
     private void writeInodeItem(Op op, InodeItem updated) throws IOException {
@@ -490,11 +573,11 @@ public final class FileWriter implements org.jbtrfs.inode.FileData {
         }
     }
 
-    private long alignDown(long v) {
+    long alignDown(long v) {
         return v - Long.remainderUnsigned(v, sectorsize);
     }
 
-    private long alignUp(long v) {
+    long alignUp(long v) {
         long r = Long.remainderUnsigned(v, sectorsize);
         return r == 0 ? v : v + sectorsize - r;
     }

@@ -1,6 +1,7 @@
 /**
  * The file data write path (the write half of the kernel's inode.c, file.c and file-item.c):
- * pwrite, truncate, punch hole and dropping a deleted inode's extents, inside a transaction.
+ * pwrite, truncate, punch hole, fallocate (prealloc extents, zero range; package-private
+ * {@code Prealloc}) and dropping a deleted inode's extents, inside a transaction.
  *
  * <p>{@link org.jbtrfs.file.FileWriter} is the entry point the public API calls (its class comment
  * tells how a write goes); package-private {@code FileExtents} edits EXTENT_DATA items
@@ -13,8 +14,9 @@
  *   <li>Copy on write: a data extent once written is never written again; new data goes to a newly
  *       reserved extent, at most 128 MiB (BTRFS_MAX_EXTENT_SIZE), and the old one loses a reference
  *       ({@code FileWriter.writeExtent}).</li>
- *   <li>Every sector of a data extent referenced by a file has exactly one checksum in the csum
- *       tree (unless NODATASUM), and the csum tree holds nothing else: inserted with the extent
+ *   <li>Every sector of a data extent referenced by a regular file extent has exactly one
+ *       checksum in the csum tree (unless NODATASUM), a PREALLOC extent we made none (we never write
+ *       one in place), and the csum tree holds nothing else: inserted with the extent
  *       ({@link org.jbtrfs.extent.CsumItems#insert} refuses an overlap), deleted with its last
  *       reference ({@link org.jbtrfs.extent.DataExtentFreedListener}). Checked by btrfs check
  *       --check-data-csum and our checker in every test.</li>

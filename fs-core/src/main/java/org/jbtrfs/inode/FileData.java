@@ -17,4 +17,12 @@ public interface FileData extends Namespace.DataDropper {
 
     /** fallocate(PUNCH_HOLE | KEEP_SIZE). */
     void punchHole(TransHandle h, long root, long ino, long start, long len, Timespec now) throws IOException;
+
+    /** fallocate(2) mode 0 or FALLOC_FL_KEEP_SIZE: prealloc extents in the holes of the range. */
+    void fallocate(TransHandle h, long root, long ino, long pos, long len, boolean keepSize, Timespec now)
+            throws IOException;
+
+    /** fallocate(FALLOC_FL_ZERO_RANGE [| KEEP_SIZE]): the range reads as zeros, mostly as prealloc extents. */
+    void zeroRange(TransHandle h, long root, long ino, long pos, long len, boolean keepSize, Timespec now)
+            throws IOException;
 }

@@ -262,6 +262,19 @@ final class FileTestSupport {
             data = Arrays.copyOf(data, (int) size);
         }
 
+        /** fallocate mode 0 / KEEP_SIZE: the size grows (zeros) unless keepSize; the bytes stay. */
+        void fallocate(long pos, long len, boolean keepSize) {
+            if (!keepSize && pos + len > data.length) {
+                data = Arrays.copyOf(data, (int) (pos + len));
+            }
+        }
+
+        /** FALLOC_FL_ZERO_RANGE: zeros in the range, the size grows unless keepSize. */
+        void zeroRange(long pos, long len, boolean keepSize) {
+            fallocate(pos, len, keepSize);
+            punch(pos, len);
+        }
+
         void punch(long start, long len) {
             if (start >= data.length) {
                 return;

@@ -25,8 +25,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Random pwrite (1 B .. 1 MiB, unaligned, overlapping, growing), truncate (shrink and grow) and
- * punch hole on the files of a kernel-made image, against an in-memory model, over several
+ * Random pwrite (1 B .. 1 MiB, unaligned, overlapping, growing), truncate (shrink and grow),
+ * punch hole, fallocate (mode 0 and KEEP_SIZE, prealloc past EOF included) and zero range on the files of a kernel-made image, against an in-memory model, over several
  * commits with a reopen from disk before each: after every operation the file reads back (current
  * uncommitted trees, data csums verified) as the model says; after every commit a fresh read-only
  * open reads every file as the model says and our checker (with data csums) finds nothing; at the
@@ -45,8 +45,8 @@ class FileWriteModelTest {
     private Map<String, Long> inos;
     private long seed;
     private String lastOp = "";
-    /** Operations run: writes, truncates, punches; and bytes written. For the printed summary. */
-    private final long[] counts = new long[4];
+    /** Operations run: writes, truncates, punches, bytes written, fallocates, zero ranges. For the printed summary. */
+    private final long[] counts = new long[6];
 
     @Test
     void randomWritesTruncatesAndPunchesMatchTheModel() throws Exception {
@@ -73,7 +73,7 @@ class FileWriteModelTest {
         StringBuilder sizes = new StringBuilder();
         models.forEach((ino, m) -> sizes.append(' ').append(ino).append('=').append(m.data.length));
         System.out.println("FileWriteModelTest: " + counts[0] + " writes (" + counts[3] + " bytes), " + counts[1]
-                + " truncates, " + counts[2] + " punches over " + (commits + 1) + " commits; final sizes" + sizes);
+                + " truncates, " + counts[2] + " punches, " + counts[4] + " fallocates, " + counts[5] + " zero ranges over " + (commits + 1) + " commits; final sizes" + sizes);
     }
 
     private void runTransaction(Path img, Random rnd, List<Long> files, int c) throws Exception {
@@ -126,13 +126,28 @@ class FileWriteModelTest {
             m.write(pos, buf, off, len);
             counts[0]++;
             counts[3] += len;
-        } else if (kind < 82) {
+        } else if (kind < 76) {
             long newSize = rnd.nextInt(3) == 0 ? rnd.nextInt(3000)
                     : Math.min(MAX_FILE_BYTES, (long) (rnd.nextDouble() * (size * 3 / 2 + 8192)));
             lastOp = "truncate inode " + ino + " to " + newSize + " from " + size;
             w.truncate(h, ObjectIds.FS_TREE, ino, newSize, now);
             m.truncate(newSize);
             counts[1]++;
+        } else if (kind < 90) {
+            boolean zero = rnd.nextBoolean();
+            boolean keep = rnd.nextBoolean();
+            long pos = Math.min(MAX_FILE_BYTES - 1, (long) (rnd.nextDouble() * (size + 64 * 1024)));
+            long len = Math.min(MAX_FILE_BYTES - pos, 1 + (long) (rnd.nextDouble() * (rnd.nextBoolean() ? 8192 : 1 << 20)));
+            lastOp = (zero ? "zero range" : "fallocate") + (keep ? " keep-size" : "") + " inode " + ino + " " + pos + "+"
+                    + len + " size " + size;
+            if (zero) {
+                w.zeroRange(h, ObjectIds.FS_TREE, ino, pos, len, keep, now);
+                m.zeroRange(pos, len, keep);
+            } else {
+                w.fallocate(h, ObjectIds.FS_TREE, ino, pos, len, keep, now);
+                m.fallocate(pos, len, keep);
+            }
+            counts[zero ? 5 : 4]++;
         } else {
             long start = (long) (rnd.nextDouble() * (size + 1000));
             long len = 1 + (long) (rnd.nextDouble() * (size + 4096));
