@@ -59,7 +59,15 @@ public enum RacePoint {
      * the cleaner mutex held. A remount to read-only arriving now must wait for the cleaner to
      * finish; the kernel's bug was the cleaner starting a transaction after the remount's commit.
      */
-    CLEANER_WORKING;
+    CLEANER_WORKING,
+
+    /**
+     * Seed 003, patch 4/5: close has stopped the workers and committed, and is about to check that
+     * no transaction is open or committing, no delayed iput pending, no dirty block left. Hit by
+     * {@code org.jbtrfs.Filesystem#close} with the op lock held. Tests start a transaction here, as
+     * a worker that was not stopped would, to see the check report it.
+     */
+    UNMOUNT_BEFORE_CHECK;
 
     /**
      * How long a thread stays held at an armed point before it gives up and fails: a test that

@@ -54,6 +54,9 @@ public final class TransactionManager {
     private long lastCommitted;
     private String readOnlyReason;
 
+    /** Set by a remount to read-only (seed 003); guarded by {@link #lock}. */
+    private boolean remountedReadOnly;
+
     public TransactionManager(CommitWork work, long lastCommittedGeneration) {
         this.work = work;
         this.lastCommitted = lastCommittedGeneration;
@@ -247,6 +250,28 @@ public final class TransactionManager {
         assert lock.isHeldByCurrentThread();
         if (readOnlyReason != null) {
             throw new FsException(Errno.EROFS, "filesystem is read-only after an aborted transaction: " + readOnlyReason);
+        }
+        // Seed 003: once remounted read-only nothing may start a transaction; callers check first.
+        assert !remountedReadOnly : "a transaction starts on a filesystem remounted read-only";
+        if (remountedReadOnly) {
+            throw new FsException(Errno.EROFS, "the filesystem is read-only");
+        }
+    }
+
+    /**
+     * Read-only by remount (true) or back to read-write (false). Going read-only requires that no
+     * transaction is open or committing: the remount committed it first.
+     */
+    public void setReadOnly(boolean ro) {
+        lock.lock();
+        try {
+            if (ro && (running != null || committing != null)) {
+                throw new IllegalStateException("remount read-only with " + (running != null ? running : committing)
+                        + " still open");
+            }
+            remountedReadOnly = ro;
+        } finally {
+            lock.unlock();
         }
     }
 

@@ -517,6 +517,7 @@ class NamespaceModelTest {
             fs2.open(g);
             fs2.unlink(fs2.root(), "g");
             fs2.release(g);
+            fs2.runDelayedIputs(); // the cleaner evicts it; wait for that
             expectErrno(Errno.ENOENT, () -> fs2.getattr(g));
         }
         CheckAssertions.assertClean(img);
