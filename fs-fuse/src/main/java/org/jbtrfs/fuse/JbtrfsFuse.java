@@ -607,9 +607,21 @@ public final class JbtrfsFuse extends FuseStubFS {
         return name.getBytes(StandardCharsets.UTF_8);
     }
 
+    /**
+     * POSIX ACLs arrive as these xattrs (libfuse2 leaves ACLs to the filesystem). Until fs-core
+     * applies them (btrfs_set_acl updates the mode too) they are refused as a filesystem without
+     * ACLs refuses them, so cp -a and friends fall back to chmod instead of losing the mode.
+     */
+    private static boolean isAclXattr(String name) {
+        return name.equals("system.posix_acl_access") || name.equals("system.posix_acl_default");
+    }
+
     @Override
     public int setxattr(String path, String name, Pointer value, long size, int flags) {
         return call("setxattr", path, () -> {
+            if (isAclXattr(name)) {
+                return -EOPNOTSUPP;
+            }
             byte[] v = new byte[(int) size];
             value.get(0, v, 0, v.length);
             fs.setxattr(node(path), xattrName(name), v, flags);
