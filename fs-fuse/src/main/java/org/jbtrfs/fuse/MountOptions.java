@@ -12,7 +12,10 @@ import java.util.Set;
  * <p>Every mount gets {@code hard_remove} (an unlinked open file is gone from the namespace at
  * once; fs-core keeps it as an orphan until release, so no .fuse_hidden files), {@code big_writes}
  * (writes up to 128 KiB), {@code use_ino} (st_ino and d_ino are btrfs inode numbers),
- * {@code fsname=IMG} (the source mountinfo shows) and {@code subtype=jbtrfs} (type fuse.jbtrfs).
+ * {@code fsname=IMG} (the source mountinfo shows), {@code subtype=jbtrfs} (type fuse.jbtrfs) and
+ * {@code attr_timeout=0}: libfuse2's path API gives every name its own kernel inode, so the
+ * kernel cannot know that two hard links share one; cached attributes would show a stale link
+ * count (or size) through the other name. With no attribute caching every stat asks fs-core.
  *
  * @param readOnly    {@code ro}: open the image read-only
  * @param fuseOptions options passed on to libfuse (mount flags, default_permissions, allow_other)
@@ -63,7 +66,7 @@ public record MountOptions(boolean readOnly, List<String> fuseOptions, List<Stri
 
     /** The libfuse command line options for a mount of {@code image}: {@code -o a,b,c}. */
     public List<String> fuseArgs(Path image) {
-        List<String> o = new ArrayList<>(List.of("hard_remove", "big_writes", "use_ino",
+        List<String> o = new ArrayList<>(List.of("hard_remove", "big_writes", "use_ino", "attr_timeout=0",
                 "fsname=" + escape(image.toAbsolutePath().toString()), "subtype=" + FuseMount.SUBTYPE));
         if (readOnly) {
             o.add("ro");
