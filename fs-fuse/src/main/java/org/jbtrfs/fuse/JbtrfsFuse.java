@@ -308,6 +308,9 @@ public final class JbtrfsFuse extends FuseStubFS {
 
     @Override
     public void destroy(Pointer initResult) {
+        // Unmounted already: jnr-fuse's shutdown hook must not run its lazy "fusermount -u -z"
+        // at exit, which could hit the next mount at the same place once our image lock is free.
+        mounted.set(false);
         try {
             if (!handles.isEmpty()) {
                 LOG.warning("unmounted with " + handles.size() + " open file handles");
