@@ -2,12 +2,15 @@
 # The main job, for now: build jbtrfs, make a btrfs image with jbtrfs mkfs --rootdir, add to it with
 # jbtrfs cp-in, let the kernel mount it, check it sees what we wrote and add a subvolume, a snapshot
 # and compressed data of its own; then list, read and copy it out with jbtrfs and compare with what
-# the kernel shows, and run btrfs check. (The FUSE issue turns this into jbtrfs mount.)
-# Usage (as root): bash scripts/main-job.sh [IMAGE]   default image: /var/tmp/jbtrfs-demo.img
+# the kernel shows, and run btrfs check. Then install jbtrfs (scripts/install.sh) and mount the image
+# with jbtrfs mount (FUSE) at a default place, where it stays mounted.
+# Usage (as root): bash scripts/main-job.sh [IMAGE [MOUNTPOINT]]
+#   defaults: /var/tmp/jbtrfs-demo.img and /mnt/jbtrfs-demo
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
 img=${1:-/var/tmp/jbtrfs-demo.img}
+fusemnt=${2:-/mnt/jbtrfs-demo}
 bash scripts/install-deps.sh
 mvn -B -ntp -q -DskipTests package
 
@@ -26,6 +29,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# A previous run may have left the image mounted: unmount it (this waits for its last commit).
+if grep -q " $fusemnt fuse.jbtrfs " /proc/self/mountinfo 2>/dev/null; then
+  bin/jbtrfs umount "$fusemnt"
+fi
 rm -f "$img"
 # A host tree for mkfs --rootdir: documents, random data, a sparse file, a symlink, a hard link, an xattr.
 src="$work/src"
@@ -83,4 +90,19 @@ if ! btrfs check --readonly --check-data-csum "$img" >"$work/check.log" 2>&1; th
   exit 1
 fi
 echo "== btrfs check is clean after the kernel wrote into the image"
-echo "image left at $img (inspect it with: bin/jbtrfs inspect dump-tree $img)"
+
+echo "== scripts/install.sh: jbtrfs on the PATH and mount.fuse.jbtrfs for mount -t fuse.jbtrfs"
+bash scripts/install.sh
+mkdir -p "$fusemnt"
+jbtrfs="${BINDIR:-/usr/local/bin}/jbtrfs"
+echo "== jbtrfs mount $img $fusemnt"
+"$jbtrfs" mount "$img" "$fusemnt"
+echo "written through the FUSE mount" > "$fusemnt/hello-fuse.txt"
+if ! diff -r --no-dereference "$work/copy" "$fusemnt" -x hello-fuse.txt >/dev/null; then
+  echo "main-job: the FUSE mount does not show what the kernel showed:" >&2
+  diff -r --no-dereference "$work/copy" "$fusemnt" -x hello-fuse.txt >&2 || true
+  exit 1
+fi
+echo "== the FUSE mount shows the same tree as the kernel"
+echo "$img is mounted at $fusemnt (type fuse.jbtrfs); unmount with: jbtrfs umount $fusemnt"
+echo "(inspect the image after unmounting with: jbtrfs inspect dump-tree $img)"

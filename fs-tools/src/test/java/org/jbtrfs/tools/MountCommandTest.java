@@ -1,0 +1,114 @@
+package org.jbtrfs.tools;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.jbtrfs.Filesystem;
+import org.jbtrfs.OpenOptions;
+import org.jbtrfs.check.CheckAssertions;
+import org.jbtrfs.fuse.FuseDaemon;
+import org.jbtrfs.fuse.FuseMount;
+import org.jbtrfs.fuse.MountInfo;
+import org.jbtrfs.testing.KernelImages;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code jbtrfs mount} in the background (a daemon JVM) and {@code jbtrfs umount}: the mount is
+ * live when mount returns, a second mount of the same image is refused while the first holds the
+ * lock, umount returns after the last commit (the image is free and checks clean), and the image
+ * can be mounted again at once.
+ */
+class MountCommandTest {
+    @TempDir
+    Path tmp;
+
+    private record Run(int status, String out, String err) {
+    }
+
+    private static Run jbtrfs(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int status = Main.run(args, new PrintWriter(out), new PrintWriter(err));
+        return new Run(status, out.toString(), err.toString());
+    }
+
+    private static void assumeFuse() {
+        String why = "";
+        if (!Files.exists(Path.of("/dev/fuse"))) {
+            why = "no /dev/fuse";
+        } else if (!"root".equals(System.getProperty("user.name"))) {
+            why = "not root";
+        } else if (KernelImages.which("fusermount") == null) {
+            why = "no fusermount";
+        } else if (!KernelImages.run(Duration.ofSeconds(30), "sh", "-c", "ldconfig -p | grep -q 'libfuse.so.2 '").ok()) {
+            why = "no libfuse.so.2 (install libfuse2)";
+        } else if (!CheckAssertions.haveBtrfsProgs()) {
+            why = "no btrfs-progs";
+        }
+        if (!why.isEmpty()) {
+            System.out.println("skipped: " + why);
+        }
+        String reason = why;
+        Assumptions.assumeTrue(why.isEmpty(), () -> "skipped: " + reason);
+    }
+
+    @Test
+    void mountInBackgroundUmountRemount() throws Exception {
+        assumeFuse();
+        Path img = tmp.resolve("cli.img");
+        Path mnt = Files.createDirectories(tmp.resolve("mnt"));
+        Path mnt2 = Files.createDirectories(tmp.resolve("mnt2"));
+        assertEquals(0, jbtrfs("mkfs", img.toString(), "--size", "256m", "-q").status());
+        try {
+            Run m = jbtrfs("mount", img.toString(), mnt.toString(), "-o", "noatime,commit=30", "--heap", "256m");
+            assertEquals(0, m.status(), m.err());
+            assertTrue(MountInfo.isJbtrfsMount(mnt), "live when mount returns");
+            MountInfo.Mount info = MountInfo.at(mnt).orElseThrow();
+            assertEquals(img.toString(), info.source(), "the image is the mount's source");
+            assertTrue(FuseDaemon.isLocked(img), "the daemon holds the image lock");
+            Files.writeString(mnt.resolve("written-through-the-daemon"), "hello\n");
+
+            Run again = jbtrfs("mount", img.toString(), mnt2.toString(), "--heap", "256m");
+            assertEquals(1, again.status());
+            assertTrue(again.err().contains("image is in use"), again.err());
+            assertFalse(MountInfo.isJbtrfsMount(mnt2));
+
+            Run bad = jbtrfs("mount", img.toString(), mnt2.toString(), "-o", "no_such_option");
+            assertEquals(2, bad.status(), bad.err());
+
+            Run u = jbtrfs("umount", mnt.toString());
+            assertEquals(0, u.status(), u.err());
+            assertFalse(MountInfo.isJbtrfsMount(mnt));
+            assertFalse(FuseDaemon.isLocked(img), "umount returns after the daemon let go of the image");
+            CheckAssertions.assertClean(img);
+            try (Filesystem fs = Filesystem.open(img, OpenOptions.readOnlyDefaults())) {
+                byte[] b = new byte[16];
+                int n = fs.read(fs.resolve("/written-through-the-daemon"), 0, b, 0, b.length);
+                assertEquals("hello\n", new String(b, 0, n, java.nio.charset.StandardCharsets.UTF_8));
+            }
+
+            Run ro = jbtrfs("mount", img.toString(), mnt.toString(), "-o", "ro", "--heap", "256m");
+            assertEquals(0, ro.status(), ro.err());
+            assertEquals("hello\n", Files.readString(mnt.resolve("written-through-the-daemon")));
+            KernelImages.Result w = KernelImages.run(Duration.ofSeconds(30), mnt, java.util.List.of("sh", "-c", "echo x > new"));
+            assertFalse(w.ok());
+            assertTrue(w.output().contains("Read-only file system"), w.describe());
+            assertEquals(0, jbtrfs("umount", mnt.toString()).status());
+            assertFalse(FuseDaemon.isLocked(img));
+        } finally {
+            for (Path p : new Path[] {mnt, mnt2}) {
+                if (MountInfo.at(p).isPresent()) {
+                    FuseMount.unmount(p, true);
+                }
+            }
+        }
+    }
+}
