@@ -42,7 +42,7 @@ public final class FuseDaemon {
         try (FileChannel lockChannel = openForLock(image, options.readOnly());
                 FileLock lock = lockImage(lockChannel, image, options.readOnly())) {
             Filesystem fs = Filesystem.open(image, new OpenOptions(options.readOnly(),
-                    OpenOptions.DEFAULT_CACHE_LIMIT_BYTES, false));
+                    OpenOptions.DEFAULT_CACHE_LIMIT_BYTES, false, options.commitSeconds()));
             FuseMount mount = FuseMount.start(fs, image, mountPoint, options);
             Thread hook = new Thread(() -> {
                 try {

@@ -20,8 +20,9 @@ import java.util.Set;
  * @param readOnly    {@code ro}: open the image read-only
  * @param fuseOptions options passed on to libfuse (mount flags, default_permissions, allow_other)
  * @param ignored     accepted but with no effect yet, for a warning
+ * @param commitSeconds {@code commit=N}: the transaction thread's interval (default 30)
  */
-public record MountOptions(boolean readOnly, List<String> fuseOptions, List<String> ignored) {
+public record MountOptions(boolean readOnly, List<String> fuseOptions, List<String> ignored, int commitSeconds) {
     /** Mount flags libfuse2's mount code understands (lib/mount.c), and the permission options. */
     private static final Set<String> FUSE_FLAGS = Set.of("ro", "rw", "suid", "nosuid", "dev", "nodev", "exec",
             "noexec", "async", "sync", "dirsync", "atime", "noatime", "default_permissions", "allow_other",
@@ -32,17 +33,29 @@ public record MountOptions(boolean readOnly, List<String> fuseOptions, List<Stri
     /** Accepted for compatibility with btrfs and mount(8), without effect yet. */
     private static final Set<String> NO_EFFECT = Set.of("relatime", "strictatime", "nodiratime", "diratime",
             "lazytime", "nolazytime", "iversion", "noiversion");
-    private static final List<String> NO_EFFECT_PREFIXES = List.of("commit=", "compress=", "compress-force=",
+    private static final List<String> NO_EFFECT_PREFIXES = List.of("compress=", "compress-force=",
             "space_cache", "ssd", "nossd", "discard", "nodiscard", "autodefrag", "noautodefrag", "datacow", "datasum",
             "subvol=", "subvolid=");
 
     public static MountOptions parse(List<String> optionLists) {
         boolean ro = false;
+        int commit = org.jbtrfs.OpenOptions.DEFAULT_COMMIT_SECONDS;
         List<String> fuse = new ArrayList<>();
         List<String> ignored = new ArrayList<>();
         for (String list : optionLists) {
             for (String o : list.split(",")) {
                 if (o.isEmpty() || MOUNT8_ONLY.contains(o) || o.startsWith("x-") || o.startsWith("comment=")) {
+                    continue;
+                }
+                if (o.startsWith("commit=")) {
+                    try {
+                        commit = Integer.parseInt(o.substring("commit=".length()));
+                    } catch (NumberFormatException e) {
+                        commit = -1;
+                    }
+                    if (commit <= 0) {
+                        throw new IllegalArgumentException("bad mount option '" + o + "': commit=N takes a positive number of seconds");
+                    }
                     continue;
                 }
                 if (o.equals("ro")) {
@@ -61,7 +74,7 @@ public record MountOptions(boolean readOnly, List<String> fuseOptions, List<Stri
                 }
             }
         }
-        return new MountOptions(ro, List.copyOf(fuse), List.copyOf(ignored));
+        return new MountOptions(ro, List.copyOf(fuse), List.copyOf(ignored), commit);
     }
 
     /** The libfuse command line options for a mount of {@code image}: {@code -o a,b,c}. */
