@@ -56,7 +56,7 @@ import ru.serce.jnrfuse.struct.Statvfs;
  * fs/inode.c), which the kernel leaves to the filesystem under FUSE.
  *
  * <p>Not yet: renameat2 flags (libfuse2's path API has no RENAME2), lseek SEEK_DATA/SEEK_HOLE,
- * FUSE interrupts, fallocate allocate and zero-range modes (EOPNOTSUPP).
+ * FUSE interrupts.
  */
 public final class JbtrfsFuse extends FuseStubFS {
     private static final Logger LOG = Logger.getLogger(JbtrfsFuse.class.getName());
@@ -66,10 +66,6 @@ public final class JbtrfsFuse extends FuseStubFS {
     private static final int ERANGE = Errno.ERANGE.code();
     private static final int EBADF = Errno.EBADF.code();
     private static final int EOPNOTSUPP = Errno.EOPNOTSUPP.code();
-
-    /** fallocate(2) mode bits (linux/falloc.h). */
-    static final int FALLOC_FL_KEEP_SIZE = 0x01;
-    static final int FALLOC_FL_PUNCH_HOLE = 0x02;
 
     /** utimensat(2) special nanosecond values (linux/stat.h). */
     private static final long UTIME_NOW = (1L << 30) - 1;
@@ -596,10 +592,8 @@ public final class JbtrfsFuse extends FuseStubFS {
     @Override
     public int fallocate(String path, int mode, long off, long length, FuseFileInfo fi) {
         return call("fallocate", path, () -> {
-            if (mode != (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE)) {
-                return -EOPNOTSUPP; // allocate and zero-range modes: fs-core's fallocate comes next
-            }
-            fs.punchHole(node(path, fi), off, length);
+            // Every mode fs-core knows (allocate, KEEP_SIZE, PUNCH_HOLE, ZERO_RANGE), with Linux's errnos.
+            fs.fallocate(node(path, fi), mode, off, length);
             return 0;
         });
     }

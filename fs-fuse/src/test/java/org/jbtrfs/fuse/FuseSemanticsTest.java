@@ -136,6 +136,28 @@ class FuseSemanticsTest {
         }
     }
 
+    @Test
+    void fallocateModesThroughTheMount() throws Exception {
+        FuseTesting.assumeFuse();
+        KernelImages.assumeAvailable();
+        Path img = FuseTesting.mkfs(tmp.resolve("falloc.img"), 256L << 20);
+        Path mnt = tmp.resolve("mnt");
+        try (FuseMount m = FuseTesting.mount(img, mnt)) {
+            // Allocate (size grows, blocks allocated, reads zeros), keep-size, zero-range, punch.
+            FuseTesting.shOk(mnt, "fallocate -l 4M a && test $(stat -c %s a) = 4194304 && test $(stat -c %b a) -ge 8192"
+                    + " && cmp a /dev/zero -n 4194304"
+                    + " && head -c 1M /dev/urandom > b && fallocate -n -o 1M -l 3M b && test $(stat -c %s b) = 1048576"
+                    + " && head -c 2M /dev/urandom > c && fallocate -z -o 4096 -l 8192 c"
+                    + " && cmp -n 8192 -i 4096:0 c /dev/zero && fallocate -p -o 0 -l 4096 c && cmp -n 4096 c /dev/zero");
+        }
+        CheckAssertions.assertClean(img);
+        Path kdir = Files.createDirectories(tmp.resolve("kernel"));
+        try (KernelImages.LoopMount k = KernelImages.mount(img, kdir, "ro")) {
+            k.sh("test $(stat -c %s a) = 4194304 && cmp a /dev/zero -n 4194304 && test $(stat -c %s b) = 1048576"
+                    + " && cmp -n 12288 c /dev/zero").orFail();
+        }
+    }
+
     private static void assertReason(String expect, FileSystemException e) {
         assertTrue(String.valueOf(e.getReason()).contains(expect), "expected '" + expect + "', got " + e);
     }
