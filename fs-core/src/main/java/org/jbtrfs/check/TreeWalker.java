@@ -2,6 +2,7 @@ package org.jbtrfs.check;
 
 import java.io.IOException;
 import org.jbtrfs.CorruptImageException;
+import org.jbtrfs.ctree.BTree;
 import org.jbtrfs.ctree.ExtentBuffer;
 import org.jbtrfs.ctree.Item;
 import org.jbtrfs.ctree.TreeBlockReader;
@@ -177,6 +178,9 @@ final class TreeWalker {
         int n = eb.nritems();
         TreeBlockReader reader = ctx.btree().reader();
         for (int slot = 0; slot < n; slot++) {
+            if (slot % BTree.READAHEAD_SLOTS == 0) {
+                reader.readahead(eb, slot + 1, slot + 1 + BTree.READAHEAD_SLOTS); // a full walk reads them all
+            }
             long child = eb.blockptr(slot);
             long ptrGen = eb.ptrGeneration(slot);
             DiskKey key = eb.key(slot);

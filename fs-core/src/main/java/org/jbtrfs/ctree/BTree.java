@@ -22,6 +22,12 @@ public final class BTree {
         boolean visit(DiskKey key, byte[] data, int off, int len) throws IOException;
     }
 
+    /**
+     * Children read ahead at a time by scans and walks: enough to keep a few reads in flight, few
+     * enough that a small cache is not flushed by blocks that will not be used soon.
+     */
+    public static final int READAHEAD_SLOTS = 16;
+
     private final TreeBlockReader reader;
 
     public BTree(TreeBlockReader reader) {
@@ -130,7 +136,16 @@ public final class BTree {
     public void scan(TreeRoot root, DiskKey from, DiskKey to, ItemVisitor visitor) throws IOException {
         try (Path p = new Path()) {
             searchSlot(root, from, p);
+            ExtentBuffer aheadOf = null;
+            int aheadTo = 0;
             while (true) {
+                // Read the next leaves ahead (READA_FORWARD): the scan will want them in order.
+                ExtentBuffer parent = p.nodes[1];
+                if (parent != null && (parent != aheadOf || p.slots[1] + 1 >= aheadTo)) {
+                    aheadOf = parent;
+                    aheadTo = p.slots[1] + 1 + READAHEAD_SLOTS;
+                    reader.readahead(parent, p.slots[1] + 1, aheadTo);
+                }
                 ExtentBuffer leaf = p.leaf();
                 int n = leaf.nritems();
                 for (int slot = p.slot(); slot < n; slot++) {
@@ -167,6 +182,9 @@ public final class BTree {
             return;
         }
         for (int slot = 0; slot < eb.nritems(); slot++) {
+            if (slot % READAHEAD_SLOTS == 0) {
+                reader.readahead(eb, slot + 1, slot + 1 + READAHEAD_SLOTS);
+            }
             ExtentBuffer child = readChild(eb, slot);
             try {
                 walk(child, visitor);

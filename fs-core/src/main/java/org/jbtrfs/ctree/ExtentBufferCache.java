@@ -3,25 +3,42 @@ package org.jbtrfs.ctree;
 import java.io.IOException;
 import java.util.Iterator;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.ReentrantLock;
+import org.jbtrfs.race.RacePoint;
 
 /**
- * The cache of tree blocks by logical address (the kernel's buffer_tree / radix tree of extent
- * buffers), bounded by a byte limit.
+ * The cache of tree blocks by logical address (the kernel's buffer_tree of extent buffers,
+ * alloc_extent_buffer / find_extent_buffer / read_extent_buffer_pages / try_release_extent_buffer
+ * in extent_io.c), bounded by a byte limit ({@code OpenOptions.cacheLimitBytes}).
  *
  * <h2>How it works</h2>
- * Lookups are a {@link ConcurrentHashMap} get plus setting the buffer's recently-used bit, so a
- * hit takes no lock. A miss loads the block through the caller's {@link Loader} and inserts it
- * with putIfAbsent, so two threads that miss together end up sharing one buffer. When the bytes
- * held go over the limit, the inserting thread sweeps (second-chance CLOCK): buffers used since
- * the last sweep lose their bit, others with no users are dropped, until the cache is back under
- * {@link #LOW_WATER_PERCENT} of the limit. A buffer that has users is never dropped
- * ({@link ExtentBuffer#isEvictable()}); when all buffers are in use the cache is allowed to stay
- * over its limit rather than fail a read.
+ * <ol>
+ *   <li><b>Hit.</b> A {@link ConcurrentHashMap} get, one atomic add on the buffer
+ *       ({@link ExtentBuffer#tryRetain()}) and, if needed, setting its recently-used bit: no lock.</li>
+ *   <li><b>Miss.</b> The missing thread makes a buffer born under read (TREE_REF, READING, one
+ *       user) and publishes it with putIfAbsent. The winner reads; every other thread that finds
+ *       the buffer, a reader or a readahead, takes a reference and waits for that same read (the
+ *       buffer's read future). So there is at most one read in flight per block.</li>
+ *   <li><b>Readahead.</b> {@link #readahead} publishes a buffer born under READAHEAD with no
+ *       user and hands the read to an executor; nobody holds a user reference on it while it is in
+ *       flight — exactly the case of seed 004 — so only its IO bit keeps eviction off it.</li>
+ *   <li><b>Failure.</b> A read that fails ends its IO, leaves the cache, and fails every waiter
+ *       with the same error; the next reader tries again.</li>
+ *   <li><b>Eviction.</b> When the bytes held go over the limit, the inserting thread sweeps
+ *       (second-chance CLOCK) down to {@link #LOW_WATER_PERCENT} of the limit: recently used
+ *       buffers lose their bit, others are dropped if {@link ExtentBuffer#tryReleaseTreeRef()}
+ *       agrees (no users, not dirty, no IO, in one CAS). When nothing can go the cache stays over
+ *       its limit rather than fail a read. {@link #shrink} does the same on demand (memory
+ *       pressure). Sweeps never block lookups.</li>
+ * </ol>
  *
  * <h2>Locks</h2>
- * {@link #evictLock} serialises sweeps only; lookups and inserts never take it.
+ * {@link #evictLock} serialises sweeps only, and is only ever tried: lookups, inserts and IO
+ * completions never wait for it.
  */
 public final class ExtentBufferCache {
     /** A sweep frees down to this share of the limit, so that sweeps are rare. */
@@ -29,20 +46,24 @@ public final class ExtentBufferCache {
     /** The smallest limit accepted: a few blocks of the largest node size. */
     public static final long MIN_LIMIT_BYTES = 4L * 65536;
 
-    /** Loads a block that is not cached; verified before it returns. */
+    /** Reads and verifies block {@code bytenr} into {@code into} (the whole block). */
     @FunctionalInterface
     public interface Loader {
-        ExtentBuffer load(long bytenr) throws IOException;
+        void load(long bytenr, byte[] into) throws IOException;
     }
 
     private final ConcurrentHashMap<Long, ExtentBuffer> buffers = new ConcurrentHashMap<>();
     private final AtomicLong bytesCached = new AtomicLong();
     private final long limitBytes;
-    /** Serialises eviction sweeps. Rank: leaf lock, nothing is taken inside it. */
+    /** Serialises eviction sweeps. Rank: leaf lock, nothing is taken inside it; only tryLock'ed. */
     private final ReentrantLock evictLock = new ReentrantLock();
-    private final AtomicLong hits = new AtomicLong();
-    private final AtomicLong misses = new AtomicLong();
-    private final AtomicLong evictions = new AtomicLong();
+    // Adders, not atomics: two threads hitting the cache must not fight over one counter line.
+    private final LongAdder hits = new LongAdder();
+    private final LongAdder misses = new LongAdder();
+    private final LongAdder reads = new LongAdder();
+    private final LongAdder readaheads = new LongAdder();
+    private final LongAdder evictions = new LongAdder();
+    private final LongAdder joins = new LongAdder();
 
     public ExtentBufferCache(long limitBytes) {
         if (limitBytes < MIN_LIMIT_BYTES) {
@@ -51,39 +72,98 @@ public final class ExtentBufferCache {
         this.limitBytes = limitBytes;
     }
 
-    /** Returns the buffer for {@code bytenr} with a user reference the caller must release. */
-    public ExtentBuffer get(long bytenr, Loader loader) throws IOException {
+    /**
+     * Returns the uptodate buffer for {@code bytenr} with a user reference the caller must release,
+     * reading it with {@code loader} unless it is cached or already being read.
+     */
+    public ExtentBuffer get(long bytenr, int length, Loader loader) throws IOException {
         while (true) {
             ExtentBuffer eb = buffers.get(bytenr);
             if (eb != null) {
-                eb.retain();
-                if (eb.inCache) {
-                    if (!eb.recentlyUsed) {
-                        eb.recentlyUsed = true;
-                    }
-                    hits.incrementAndGet();
-                    return eb;
+                if (!eb.tryRetain()) {
+                    Thread.onSpinWait(); // being dropped: gone from the map in a moment
+                    continue;
                 }
-                // Evicted between the get and the retain: drop our reference and look again.
-                eb.release();
+                if (!eb.recentlyUsed) {
+                    eb.recentlyUsed = true;
+                }
+                if (!eb.isUptodate()) {
+                    joins.increment();
+                    awaitRead(eb); // someone's read or readahead is in flight: share it
+                } else {
+                    hits.increment();
+                }
+                assert eb.length() == length : "block " + bytenr + " cached with " + eb.length() + " bytes, asked " + length;
+                return eb;
+            }
+            ExtentBuffer fresh = ExtentBuffer.forRead(bytenr, length, ExtentBuffer.READING, 1);
+            if (buffers.putIfAbsent(bytenr, fresh) != null) {
                 continue;
             }
-            misses.incrementAndGet();
-            ExtentBuffer loaded = loader.load(bytenr);
-            assert loaded.bytenr() == bytenr : "loader returned " + loaded.bytenr() + " for " + bytenr;
-            loaded.inCache = true;
-            loaded.recentlyUsed = true;
-            loaded.retain();
-            ExtentBuffer raced = buffers.putIfAbsent(bytenr, loaded);
-            if (raced != null) {
-                loaded.inCache = false;
-                loaded.release();
-                continue;
-            }
-            if (bytesCached.addAndGet(loaded.length()) > limitBytes) {
-                evict();
-            }
-            return loaded;
+            misses.increment();
+            fresh.recentlyUsed = true;
+            added(fresh);
+            runRead(fresh, loader);
+            awaitRead(fresh); // throws (and releases) if the read failed
+            return fresh;
+        }
+    }
+
+    /**
+     * Starts reading block {@code bytenr} in the background unless it is cached or in flight
+     * (readahead_tree_block). Returns whether a read was started. If {@code executor} refuses the
+     * task the read runs in the calling thread.
+     */
+    public boolean readahead(long bytenr, int length, Loader loader, Executor executor) {
+        if (buffers.containsKey(bytenr)) {
+            return false;
+        }
+        ExtentBuffer fresh = ExtentBuffer.forRead(bytenr, length, ExtentBuffer.READAHEAD, 0);
+        if (buffers.putIfAbsent(bytenr, fresh) != null) {
+            return false;
+        }
+        readaheads.increment();
+        added(fresh); // may sweep: the READAHEAD bit keeps this buffer in
+        Runnable task = () -> {
+            RacePoint.READAHEAD_SUBMITTED.hit();
+            runRead(fresh, loader);
+        };
+        try {
+            executor.execute(task);
+        } catch (RejectedExecutionException e) {
+            task.run();
+        }
+        return true;
+    }
+
+    /** Does the IO of a buffer born under read or readahead and ends it, whatever happens. */
+    private void runRead(ExtentBuffer eb, Loader loader) {
+        Throwable error = null;
+        try {
+            reads.increment();
+            loader.load(eb.bytenr(), eb.dataForRead());
+        } catch (Throwable e) { // whatever fails, the IO ends and the waiters hear of it
+            error = e;
+        }
+        if (error == null) {
+            eb.endRead(null);
+            return;
+        }
+        // Out of the cache before the waiters wake, so whoever retries reads again.
+        buffers.remove(eb.bytenr(), eb);
+        eb.endRead(error);
+        if (eb.dropTreeRef()) {
+            bytesCached.addAndGet(-eb.length());
+        }
+    }
+
+    /** Waits for the read of a buffer the caller holds a reference on; releases it on failure. */
+    private static void awaitRead(ExtentBuffer eb) throws IOException {
+        try {
+            eb.awaitUptodate();
+        } catch (IOException | RuntimeException | Error e) {
+            eb.release();
+            throw e;
         }
     }
 
@@ -92,18 +172,37 @@ public final class ExtentBufferCache {
      * the address held before it was freed and reused, and returns it with a user reference.
      */
     public ExtentBuffer insertNew(ExtentBuffer eb) {
-        assert eb.isDirty() : "only freshly allocated buffers are inserted: " + eb;
-        eb.inCache = true;
+        eb.takeTreeRefAndUser();
         eb.recentlyUsed = true;
-        eb.retain();
-        ExtentBuffer old = buffers.put(eb.bytenr(), eb);
-        if (old != null) {
-            old.inCache = false;
-            bytesCached.addAndGet(-old.length());
+        while (true) {
+            ExtentBuffer old = buffers.get(eb.bytenr());
+            if (old == null) {
+                if (buffers.putIfAbsent(eb.bytenr(), eb) == null) {
+                    break;
+                }
+                continue;
+            }
+            if (old.isUnderIo()) {
+                // A read of the old contents (a readahead through an old root) is in flight: it
+                // ends into a live buffer, then the block's new contents replace it.
+                old.retain();
+                try {
+                    old.awaitUptodate();
+                } catch (IOException e) {
+                    // The failed read took it out of the cache already.
+                } finally {
+                    old.release();
+                }
+                continue;
+            }
+            if (buffers.replace(eb.bytenr(), old, eb)) {
+                if (old.dropTreeRef()) {
+                    bytesCached.addAndGet(-old.length());
+                }
+                break;
+            }
         }
-        if (bytesCached.addAndGet(eb.length()) > limitBytes) {
-            evict();
-        }
+        added(eb);
         return eb;
     }
 
@@ -112,50 +211,55 @@ public final class ExtentBufferCache {
      * same transaction): its contents must never be read again.
      */
     public void forget(ExtentBuffer eb) {
-        if (buffers.remove(eb.bytenr(), eb)) {
-            eb.inCache = false;
+        assert !eb.isDirty() : "forgetting a dirty buffer: " + eb;
+        buffers.remove(eb.bytenr(), eb);
+        if (eb.dropTreeRef()) {
             bytesCached.addAndGet(-eb.length());
         }
     }
 
-    /** Sweeps until under the low-water mark or nothing more can go. */
-    void evict() {
+    private void added(ExtentBuffer eb) {
+        if (bytesCached.addAndGet(eb.length()) > limitBytes) {
+            shrink(limitBytes / 100 * LOW_WATER_PERCENT);
+        }
+    }
+
+    /**
+     * Sweeps until at most {@code targetBytes} are cached or nothing more can go; returns the bytes
+     * held after. Returns at once if another thread is sweeping (it will get there).
+     */
+    public long shrink(long targetBytes) {
         if (!evictLock.tryLock()) {
-            return; // another thread is already sweeping
+            return bytesCached.get();
         }
         try {
-            long target = limitBytes / 100 * LOW_WATER_PERCENT;
-            for (int pass = 0; pass < 2 && bytesCached.get() > target; pass++) {
+            for (int pass = 0; pass < 2 && bytesCached.get() > targetBytes; pass++) {
                 Iterator<ExtentBuffer> it = buffers.values().iterator();
-                while (it.hasNext() && bytesCached.get() > target) {
+                while (it.hasNext() && bytesCached.get() > targetBytes) {
                     ExtentBuffer eb = it.next();
                     if (eb.recentlyUsed) {
                         eb.recentlyUsed = false;
-                    } else if (eb.isEvictable()) {
-                        tryDrop(eb);
+                        continue;
+                    }
+                    RacePoint.EVICT_BEFORE_RELEASE.hit();
+                    if (eb.tryReleaseTreeRef()) {
+                        // Whoever drops TREE_REF uncounts the bytes; the entry may already have
+                        // been replaced (insertNew) or removed (forget).
+                        bytesCached.addAndGet(-eb.length());
+                        buffers.remove(eb.bytenr(), eb);
+                        evictions.increment();
                     }
                 }
             }
+            return bytesCached.get();
         } finally {
             evictLock.unlock();
         }
     }
 
-    /**
-     * Drops the cache's reference: first marks the buffer out of the cache, then re-checks users so
-     * that a concurrent {@link #get} that retained it in between keeps it (and the get sees
-     * {@code inCache == false} and retries).
-     */
-    private void tryDrop(ExtentBuffer eb) {
-        eb.inCache = false;
-        if (!eb.isEvictable()) {
-            eb.inCache = true;
-            return;
-        }
-        if (buffers.remove(eb.bytenr(), eb)) {
-            bytesCached.addAndGet(-eb.length());
-            evictions.incrementAndGet();
-        }
+    /** The cached buffer for {@code bytenr} without a reference or a read, or null: for tests. */
+    ExtentBuffer peek(long bytenr) {
+        return buffers.get(bytenr);
     }
 
     /** Sum of user references over cached buffers: for leak checks in tests and at unmount. */
@@ -180,14 +284,28 @@ public final class ExtentBufferCache {
     }
 
     public long hits() {
-        return hits.get();
+        return hits.sum();
     }
 
     public long misses() {
-        return misses.get();
+        return misses.sum();
+    }
+
+    /** Device reads done (misses and readaheads that read). */
+    public long reads() {
+        return reads.sum();
+    }
+
+    public long readaheads() {
+        return readaheads.sum();
+    }
+
+    /** Lookups that found the block's read in flight and waited for it instead of reading. */
+    public long joins() {
+        return joins.sum();
     }
 
     public long evictions() {
-        return evictions.get();
+        return evictions.sum();
     }
 }

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.Executor;
 import org.jbtrfs.CorruptImageException;
 import org.jbtrfs.device.BlockDevice;
 import org.jbtrfs.device.ChunkMap;
@@ -27,7 +28,6 @@ import org.jbtrfs.format.Le;
  * The error for a block whose copies are all bad names the block and each mirror's problem.
  */
 public final class TreeBlockReader {
-    /** What a parent pointer says about the child; fields that are unknown are -1 or null. */
     /**
      * What a parent pointer says about the child; fields that are unknown are -1 or null.
      * {@code nextKey} is the parent's key for the next child: every key of this child must be
@@ -56,9 +56,17 @@ public final class TreeBlockReader {
     private final int nodesize;
     private final int sectorsize;
     private final ExtentBufferCache cache;
+    private final Executor readaheadExecutor;
 
     public TreeBlockReader(BlockDevice device, ChunkMap chunks, CsumType csumType, byte[] headerFsid, int nodesize,
             int sectorsize, ExtentBufferCache cache) {
+        this(device, chunks, csumType, headerFsid, nodesize, sectorsize, cache, Readahead.SHARED);
+    }
+
+    /** As above, with the executor that runs readahead reads (tests pass their own). */
+    public TreeBlockReader(BlockDevice device, ChunkMap chunks, CsumType csumType, byte[] headerFsid, int nodesize,
+            int sectorsize, ExtentBufferCache cache, Executor readaheadExecutor) {
+        this.readaheadExecutor = readaheadExecutor;
         this.device = device;
         this.chunks = chunks;
         this.csumType = csumType;
@@ -78,7 +86,7 @@ public final class TreeBlockReader {
 
     /** Returns the verified block with a user reference the caller must release. */
     public ExtentBuffer read(long bytenr, Expect expect) throws IOException {
-        ExtentBuffer eb = cache.get(bytenr, bn -> load(bn, expect));
+        ExtentBuffer eb = cache.get(bytenr, nodesize, (bn, into) -> load(bn, into, expect));
         try {
             verifyExpected(eb.data(), bytenr, expect);
         } catch (CorruptImageException e) {
@@ -88,19 +96,37 @@ public final class TreeBlockReader {
         return eb;
     }
 
-    private ExtentBuffer load(long bytenr, Expect expect) throws IOException {
+    /**
+     * Starts background reads of the children of {@code node} in slots {@code [fromSlot, toSlot)}
+     * that are neither cached nor in flight (reada_for_search); a later {@link #read} of one of
+     * them shares the read. The caller holds a reference on {@code node}. Returns the reads started.
+     */
+    public int readahead(ExtentBuffer node, int fromSlot, int toSlot) {
+        assert !node.isLeaf() && node.users() > 0 : node;
+        int started = 0;
+        int end = Math.min(toSlot, node.nritems());
+        for (int slot = Math.max(0, fromSlot); slot < end; slot++) {
+            Expect expect = Expect.child(node, slot);
+            if (cache.readahead(node.blockptr(slot), nodesize, (bn, into) -> load(bn, into, expect), readaheadExecutor)) {
+                started++;
+            }
+        }
+        return started;
+    }
+
+    private void load(long bytenr, byte[] b, Expect expect) throws IOException {
+        assert b.length == nodesize : b.length;
         if (Long.remainderUnsigned(bytenr, sectorsize) != 0) {
             throw new CorruptImageException("tree block " + Le.u64s(bytenr) + " is not aligned to sectorsize " + sectorsize);
         }
         long[] physical = chunks.map(bytenr, nodesize);
         List<String> problems = new ArrayList<>(physical.length);
         for (int mirror = 0; mirror < physical.length; mirror++) {
-            byte[] b = new byte[nodesize];
             try {
                 device.read(physical[mirror], b, 0, nodesize);
                 verifyCopy(b, bytenr);
                 verifyExpected(b, bytenr, expect);
-                return new ExtentBuffer(bytenr, b);
+                return;
             } catch (CorruptImageException | java.io.EOFException e) {
                 problems.add("mirror " + (mirror + 1) + ": " + e.getMessage());
             }

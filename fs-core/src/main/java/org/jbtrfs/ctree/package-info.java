@@ -15,14 +15,22 @@
  *       ({@link org.jbtrfs.ctree.TreeBlockReader}).</li>
  *   <li>A child's level is its parent's minus one, so no walk can loop
  *       ({@code TreeBlockReader.verifyExpected}).</li>
- *   <li>The cache never drops a buffer with users ({@link org.jbtrfs.ctree.ExtentBuffer#users()});
- *       a {@link org.jbtrfs.ctree.Path} releases every buffer it holds when closed; a release
- *       below zero fails an assert.</li>
+ *   <li>The cache never drops a buffer that has users, is dirty, or is under read, readahead or
+ *       writeback: eviction tests all of that and drops the cache's reference (TREE_REF) in one CAS
+ *       ({@code ExtentBuffer.tryReleaseTreeRef}; seed 004). IO starts and ends only on a buffer
+ *       holding TREE_REF (asserted in {@code ExtentBuffer.startIo/endRead/startWriteback}); a
+ *       {@link org.jbtrfs.ctree.Path} releases every buffer it holds when closed; a release below
+ *       zero fails an assert.</li>
+ *   <li>At most one read is in flight per block: readers and readahead of a block being read wait
+ *       for that read ({@link org.jbtrfs.ctree.ExtentBufferCache#get}); a buffer is born under IO
+ *       before it is published, and nobody sees its bytes before it is uptodate.</li>
  *   <li>The cache stays under its byte limit except while every buffer is in use.</li>
  * </ol>
  *
  * <h2>Threads and locks</h2>
- * Cache lookups take no lock; sweeps are serialised by the cache's eviction lock, a leaf lock.
+ * Cache lookups take no lock; sweeps are serialised by the cache's eviction lock, a leaf lock that
+ * is only tried. Readahead reads run on the shared daemon workers of {@code Readahead} (or an
+ * executor given to the {@link org.jbtrfs.ctree.TreeBlockReader}).
  * Read-only buffers are immutable once published, so readers share them freely.
  *
  * <p>May use {@code format} and {@code device}; may not call {@code disk}, {@code inode} or above.

@@ -67,7 +67,24 @@ public enum RacePoint {
      * {@code org.jbtrfs.Filesystem#close} with the op lock held. Tests start a transaction here, as
      * a worker that was not stopped would, to see the check report it.
      */
-    UNMOUNT_BEFORE_CHECK;
+    UNMOUNT_BEFORE_CHECK,
+
+    /**
+     * Seed 004 (7fe75ed26e782a5e, extent buffer readahead vs releasepage): a readahead of a tree
+     * block has published its buffer in the cache (TREE_REF and READAHEAD set, no user reference)
+     * and its read task is about to read the device. Hit by the readahead task in
+     * {@code org.jbtrfs.ctree.ExtentBufferCache#readahead} with no lock held. Holding it keeps the
+     * IO in flight for as long as a test needs.
+     */
+    READAHEAD_SUBMITTED,
+
+    /**
+     * Seed 004: an eviction sweep has picked a buffer that was not recently used and is about to
+     * try to drop the cache's reference on it (try_release_extent_buffer). Hit by
+     * {@code org.jbtrfs.ctree.ExtentBufferCache#shrink} with the cache's eviction lock held (a leaf
+     * lock that lookups and IO never take), once per candidate.
+     */
+    EVICT_BEFORE_RELEASE;
 
     /**
      * How long a thread stays held at an armed point before it gives up and fails: a test that
