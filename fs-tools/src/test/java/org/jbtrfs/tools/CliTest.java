@@ -158,8 +158,12 @@ class CliTest {
                 }
                 assertEquals(Files.getPosixFilePermissions(pa), Files.getPosixFilePermissions(pb), pb.toString());
                 // mkfs.btrfs 6.2 --rootdir stores whole seconds; the kernel-image tests compare nanoseconds.
-                assertEquals(Files.getLastModifiedTime(pa).to(TimeUnit.SECONDS), Files.getLastModifiedTime(pb).to(TimeUnit.SECONDS),
-                        pb.toString());
+                // It does not copy the top directory's own times (the image root gets mkfs's clock),
+                // so the top is left out: comparing it failed whenever a second ticked in between.
+                if (!pa.equals(a)) {
+                    assertEquals(Files.getLastModifiedTime(pa).to(TimeUnit.SECONDS),
+                            Files.getLastModifiedTime(pb).to(TimeUnit.SECONDS), pb.toString());
+                }
                 if (Files.isRegularFile(pa)) {
                     assertArrayEquals(Files.readAllBytes(pa), Files.readAllBytes(pb), pb.toString());
                 }
