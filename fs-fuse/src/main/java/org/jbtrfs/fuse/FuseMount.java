@@ -40,11 +40,20 @@ public final class FuseMount implements AutoCloseable {
     private final JbtrfsFuse fuse;
     private final Path mountPoint;
     private final CompletableFuture<Void> ended;
+    private final RemountWatcher remounts;
 
-    private FuseMount(JbtrfsFuse fuse, Path mountPoint, CompletableFuture<Void> ended) {
+    private FuseMount(JbtrfsFuse fuse, Path mountPoint, CompletableFuture<Void> ended, RemountWatcher remounts) {
         this.fuse = fuse;
         this.mountPoint = mountPoint;
         this.ended = ended;
+        this.remounts = remounts;
+        // When the mount ends (unmounted, by anyone) the watcher has nothing left to follow.
+        ended.whenComplete((v, e) -> remounts.stop());
+    }
+
+    /** Remounts ({@code mount -o remount,ro|rw}) the daemon has followed so far. */
+    public long remountsFollowed() {
+        return remounts.remounts();
     }
 
     /**
@@ -80,7 +89,9 @@ public final class FuseMount implements AutoCloseable {
             fs.close();
             throw new IOException("cannot mount " + image + " at " + mnt + " (libfuse gave up; see its message above)");
         }
-        return new FuseMount(fuse, mnt, ended);
+        RemountWatcher watcher = new RemountWatcher(fs, mnt, options.readOnly());
+        watcher.start();
+        return new FuseMount(fuse, mnt, ended, watcher);
     }
 
     public Path mountPoint() {

@@ -158,6 +158,35 @@ class FuseSemanticsTest {
         }
     }
 
+    @Test
+    void mountRemountReadOnlyReachesTheDaemon() throws Exception {
+        FuseTesting.assumeFuse();
+        KernelImages.assumeAvailable();
+        Path img = FuseTesting.mkfs(tmp.resolve("remount.img"), 256L << 20);
+        Path mnt = tmp.resolve("mnt");
+        try (FuseMount m = FuseTesting.mount(img, mnt)) {
+            FuseTesting.shOk(mnt, "seq 1 50000 > before && mkdir d");
+            FuseTesting.shOk(tmp, "mount -i -o remount,ro " + mnt); // -i: no helper installed in the test
+            assertTrue(MountInfo.await(java.time.Duration.ofSeconds(30), () -> m.remountsFollowed() >= 1),
+                    "the daemon followed the remount to read-only");
+            assertTrue(m.adapter().filesystem().isReadOnly());
+            // Committed on the remount: the image itself holds the file now, while still mounted.
+            try (org.jbtrfs.Filesystem view = org.jbtrfs.Filesystem.open(img, org.jbtrfs.OpenOptions.readOnlyDefaults())) {
+                assertEquals(Files.size(mnt.resolve("before")), view.getattr(view.resolve("/before")).size());
+            }
+            assertShellError(mnt, "touch d/x", "Read-only file system");
+            FuseTesting.shOk(tmp, "mount -i -o remount,rw " + mnt);
+            assertTrue(MountInfo.await(java.time.Duration.ofSeconds(30), () -> m.remountsFollowed() >= 2),
+                    "the daemon followed the remount to read-write");
+            FuseTesting.shOk(mnt, "seq 1 1000 > d/after");
+        }
+        CheckAssertions.assertClean(img);
+        Path kdir = Files.createDirectories(tmp.resolve("kernel"));
+        try (KernelImages.LoopMount k = KernelImages.mount(img, kdir, "ro")) {
+            k.sh("seq 1 50000 | cmp - before && seq 1 1000 | cmp - d/after").orFail();
+        }
+    }
+
     private static void assertReason(String expect, FileSystemException e) {
         assertTrue(String.valueOf(e.getReason()).contains(expect), "expected '" + expect + "', got " + e);
     }
