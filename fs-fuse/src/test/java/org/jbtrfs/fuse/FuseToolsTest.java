@@ -99,6 +99,45 @@ class FuseToolsTest {
         }
     }
 
+    /** rsync -a, tar extract and git init/add/commit/checkout through the mount, then btrfs check and the kernel. */
+    @Test
+    void rsyncTarAndGitThroughTheMount() throws Exception {
+        FuseTesting.assumeFuse();
+        KernelImages.assumeAvailable();
+        for (String tool : new String[] {"rsync", "git", "tar"}) {
+            org.junit.jupiter.api.Assumptions.assumeTrue(KernelImages.which(tool) != null, "skipped: no " + tool);
+        }
+        Path img = FuseTesting.mkfs(tmp.resolve("scm.img"), 512L << 20);
+        Path mnt = tmp.resolve("mnt");
+        FuseTesting.shOk(tmp, MAKE_SOURCE + "\ntar --xattrs --xattrs-include='*' -C src -cf src.tar .\n");
+        try (FuseMount m = FuseTesting.mount(img, mnt)) {
+            FuseTesting.shOk(tmp, "rsync -aHAX src/ mnt/rsynced/");
+            assertSameTree(tmp.resolve("src"), mnt.resolve("rsynced"), LISTING);
+            FuseTesting.shOk(mnt, "mkdir untarred && tar -C untarred --xattrs --xattrs-include='*' -xpf ../src.tar");
+            assertSameTree(tmp.resolve("src"), mnt.resolve("untarred"), LISTING);
+            // git: every object write is create + write + fsync + rename; checkout rewrites the tree.
+            FuseTesting.shOk(mnt, String.join("\n",
+                    "set -e",
+                    "export GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@e GIT_COMMITTER_NAME=t GIT_COMMITTER_EMAIL=t@e",
+                    "git init -q repo && cd repo",
+                    "seq 1 5000 > a.txt && mkdir -p dir && cp ../rsynced/a/f65536 dir/bin",
+                    "git add -A && git commit -qm one",
+                    "seq 1 7000 > a.txt && git rm -q dir/bin && echo new > new.txt",
+                    "git add -A && git commit -qm two",
+                    "git checkout -q HEAD~1 && test -f dir/bin && test ! -e new.txt && test $(wc -l < a.txt) = 5000",
+                    "git checkout -q - && test ! -e dir/bin && test -f new.txt",
+                    "git fsck --full --strict 2>&1 | (! grep -E 'error|missing|corrupt')",
+                    "git log --oneline | wc -l | grep -qx 2"));
+        }
+        CheckAssertions.assertClean(img);
+        Path kdir = java.nio.file.Files.createDirectories(tmp.resolve("kernel"));
+        try (KernelImages.LoopMount k = KernelImages.mount(img, kdir, "ro")) {
+            assertSameTree(tmp.resolve("src"), kdir.resolve("rsynced"), LISTING);
+            k.sh("cd repo && git -c safe.directory='*' fsck --full --strict && test $(git -c safe.directory='*' log --oneline | wc -l) = 2")
+                    .orFail();
+        }
+    }
+
     /** Same content (diff -r), same listing by {@code listing}, same user./trusted. xattrs. */
     static void assertSameTree(Path expect, Path actual, String listing) {
         // diff reports every pair of fifos as a difference; anything else it prints is one.
