@@ -106,6 +106,16 @@ class MountCommandTest {
         }
     }
 
+    /** Whether the image's last committed generation holds {@code path} (read while it is mounted). */
+    private static boolean imageHas(Path img, String path) {
+        try (Filesystem fs = Filesystem.open(img, OpenOptions.readOnlyDefaults())) {
+            fs.resolve(path);
+            return true;
+        } catch (java.io.IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
     /** kill -9 of the daemon while it writes: the image opens at its last commit and checks clean. */
     @Test
     void killMinus9OfTheDaemonLeavesTheLastCommit() throws Exception {
@@ -114,8 +124,12 @@ class MountCommandTest {
         Path mnt = Files.createDirectories(tmp.resolve("mnt"));
         assertEquals(0, jbtrfs("mkfs", img.toString(), "--size", "256m", "-q").status());
         try {
-            Run m = jbtrfs("mount", img.toString(), mnt.toString(), "--heap", "256m");
+            Run m = jbtrfs("mount", img.toString(), mnt.toString(), "-o", "commit=1", "--heap", "256m");
             assertEquals(0, m.status(), m.err());
+            // commit=1: data written and never synced reaches the image within about a second.
+            Files.writeString(mnt.resolve("unsynced"), "committed by the transaction thread\n");
+            assertTrue(MountInfo.await(Duration.ofSeconds(15), () -> imageHas(img, "/unsynced")),
+                    "commit=1: the unsynced file is in the image's last commit");
             // `sync FILE` is fsync(2), which reaches the daemon (a commit); syncfs(2) (`sync -f`) does
             // not reach a FUSE filesystem at all: the commit thread covers it within commit=N.
             KernelImages.run(Duration.ofSeconds(60), mnt, java.util.List.of("sh", "-c",
@@ -149,6 +163,9 @@ class MountCommandTest {
                     want.append(i).append('\n');
                 }
                 assertEquals(want.toString(), new String(b, java.nio.charset.StandardCharsets.US_ASCII), "fsync'd data survived");
+                byte[] u = new byte[64];
+                int n = fs.read(fs.resolve("/unsynced"), 0, u, 0, u.length);
+                assertEquals("committed by the transaction thread\n", new String(u, 0, n, java.nio.charset.StandardCharsets.US_ASCII));
             }
             // And the image mounts again, writable: the crash left nothing to refuse.
             assertEquals(0, jbtrfs("mount", img.toString(), mnt.toString(), "--heap", "256m").status());
