@@ -90,6 +90,14 @@ public final class FuseMount implements AutoCloseable {
             throw new IOException("cannot mount " + image + " at " + mnt + " (libfuse gave up; see its message above)");
         }
         RemountWatcher watcher = new RemountWatcher(fs, mnt, options.readOnly());
+        fuse.setFollowRemount(() -> {
+            try {
+                return watcher.follow();
+            } catch (IOException e) {
+                LOG.warning("following a remount of " + mnt + ": " + e.getMessage());
+                return false;
+            }
+        });
         watcher.start();
         return new FuseMount(fuse, mnt, ended, watcher);
     }

@@ -154,9 +154,27 @@ public final class JbtrfsFuse extends FuseStubFS {
     }
 
     /** Runs one operation and turns every failure into a negative errno. */
-    private static int call(String what, String path, Op op) {
+    /**
+     * Asked when a change met EROFS on a filesystem remounted read-only: whether the mount is
+     * read-write again (and the filesystem now follows it), so the change may be retried.
+     */
+    private volatile java.util.function.BooleanSupplier followRemount = () -> false;
+
+    void setFollowRemount(java.util.function.BooleanSupplier f) {
+        this.followRemount = f;
+    }
+
+    private int call(String what, String path, Op op) {
         try {
-            return op.run();
+            try {
+                return op.run();
+            } catch (FsException e) {
+                // `mount -o remount,rw` changed the VFS flag before the watcher saw it: follow now.
+                if (e.errno() == Errno.EROFS && fs.isReadOnly() && followRemount.getAsBoolean()) {
+                    return op.run();
+                }
+                throw e;
+            }
         } catch (FsException e) {
             return -e.errno().code();
         } catch (CorruptImageException e) {

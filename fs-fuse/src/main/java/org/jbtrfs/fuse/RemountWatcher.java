@@ -70,25 +70,34 @@ final class RemountWatcher {
                 if (stop.await(POLL_MILLIS, TimeUnit.MILLISECONDS)) {
                     return;
                 }
-                Optional<MountInfo.Mount> m = MountInfo.at(mountPoint);
-                if (m.isEmpty() || !m.get().fsType().equals(FuseMount.FS_TYPE)) {
-                    continue; // unmounted (or not yet): the close follows in destroy
-                }
-                boolean ro = readOnlyFlag(m.get().options());
-                if (ro && !fs.isReadOnly()) {
-                    fs.remount(true);
-                    remounts++;
-                    LOG.info("remounted " + mountPoint + " read-only: committed, no transaction starts");
-                } else if (!ro && fs.isReadOnly() && !openedReadOnly) {
-                    fs.remount(false);
-                    remounts++;
-                    LOG.info("remounted " + mountPoint + " read-write");
-                }
+                follow();
             } catch (InterruptedException e) {
                 return;
             } catch (Exception e) {
                 LOG.log(Level.WARNING, "following a remount of " + mountPoint + " failed: " + e, e);
             }
         }
+    }
+
+    /**
+     * Applies the mount's current flag now; returns whether the filesystem is writable afterwards.
+     * Called by the poll and by the adapter when a change meets EROFS right after a remount,rw.
+     */
+    synchronized boolean follow() throws java.io.IOException {
+        Optional<MountInfo.Mount> m = MountInfo.at(mountPoint);
+        if (m.isEmpty() || !m.get().fsType().equals(FuseMount.FS_TYPE)) {
+            return !fs.isReadOnly(); // unmounted (or not yet): the close follows in destroy
+        }
+        boolean ro = readOnlyFlag(m.get().options());
+        if (ro && !fs.isReadOnly()) {
+            fs.remount(true);
+            remounts++;
+            LOG.info("remounted " + mountPoint + " read-only: committed, no transaction starts");
+        } else if (!ro && fs.isReadOnly() && !openedReadOnly) {
+            fs.remount(false);
+            remounts++;
+            LOG.info("remounted " + mountPoint + " read-write");
+        }
+        return !fs.isReadOnly();
     }
 }

@@ -16,7 +16,7 @@ import picocli.CommandLine.Command;
 @Command(name = "jbtrfs", mixinStandardHelpOptions = true, version = "jbtrfs 0.1.0",
         description = "A btrfs filesystem engine in Java: make, mount, inspect, list, read, copy in and copy out btrfs images.",
         subcommands = {LsCommand.class, CatCommand.class, CpOutCommand.class, CpInCommand.class,
-            org.jbtrfs.tools.inspect.InspectCommand.class, CheckCommand.class, MkfsCommand.class,
+            org.jbtrfs.tools.inspect.InspectCommand.class, CheckCommand.class, MkfsCommand.class, FilesystemCommand.class,
             MountCommand.class, UmountCommand.class})
 public final class Main implements Runnable {
     public static final int EXIT_FAILURE = 1;

@@ -106,6 +106,36 @@ class MountCommandTest {
         }
     }
 
+    /** jbtrfs filesystem remount -o ro|rw on a background daemon: commit and refusal, then writable again. */
+    @Test
+    void filesystemRemountReadOnlyAndBack() throws Exception {
+        assumeFuse();
+        Path img = tmp.resolve("remount.img");
+        Path mnt = Files.createDirectories(tmp.resolve("mnt"));
+        assertEquals(0, jbtrfs("mkfs", img.toString(), "--size", "256m", "-q").status());
+        try {
+            assertEquals(0, jbtrfs("mount", img.toString(), mnt.toString(), "--heap", "256m").status());
+            Files.writeString(mnt.resolve("before"), "written before the remount\n");
+            Run ro = jbtrfs("filesystem", "remount", "-o", "ro", mnt.toString());
+            assertEquals(0, ro.status(), ro.err());
+            assertTrue(MountInfo.await(Duration.ofSeconds(15), () -> imageHas(img, "/before")),
+                    "the daemon committed on the remount to read-only");
+            KernelImages.Result w = KernelImages.run(Duration.ofSeconds(30), mnt, java.util.List.of("sh", "-c", "echo x > new"));
+            assertTrue(!w.ok() && w.output().contains("Read-only file system"), w.describe());
+            assertEquals(0, jbtrfs("filesystem", "remount", "-o", "rw", mnt.toString()).status());
+            Files.writeString(mnt.resolve("after"), "x");
+            assertEquals(2, jbtrfs("filesystem", "remount", "-o", "sideways", mnt.toString()).status());
+            assertEquals(1, jbtrfs("filesystem", "remount", "-o", "ro", tmp.toString()).status(), "not a jbtrfs mount");
+            assertEquals(0, jbtrfs("umount", mnt.toString()).status());
+            CheckAssertions.assertClean(img);
+            assertTrue(imageHas(img, "/after"));
+        } finally {
+            if (MountInfo.at(mnt).isPresent()) {
+                FuseMount.unmount(mnt, true);
+            }
+        }
+    }
+
     /** Whether the image's last committed generation holds {@code path} (read while it is mounted). */
     private static boolean imageHas(Path img, String path) {
         try (Filesystem fs = Filesystem.open(img, OpenOptions.readOnlyDefaults())) {
