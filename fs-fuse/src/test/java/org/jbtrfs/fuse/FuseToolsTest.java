@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
+import java.util.List;
 import org.jbtrfs.check.CheckAssertions;
 import org.jbtrfs.testing.KernelImages;
 import org.junit.jupiter.api.Test;
@@ -135,6 +136,55 @@ class FuseToolsTest {
             assertSameTree(tmp.resolve("src"), kdir.resolve("rsynced"), LISTING);
             k.sh("cd repo && git -c safe.directory='*' fsck --full --strict && test $(git -c safe.directory='*' log --oneline | wc -l) = 2")
                     .orFail();
+        }
+    }
+
+    /** Many clients at once: eight shell processes working in their own and in a shared directory. */
+    @Test
+    void manyClientsAtOnce() throws Exception {
+        FuseTesting.assumeFuse();
+        KernelImages.assumeAvailable();
+        Path img = FuseTesting.mkfs(tmp.resolve("clients.img"), 512L << 20);
+        Path mnt = tmp.resolve("mnt");
+        // Each client: its own tree built deterministically, churn in a shared directory (renames and
+        // unlinks racing with the others), then its own tree is left in a known final state.
+        String client = String.join("\n",
+                "c=$1; mkdir -p own$c shared",
+                "for i in $(seq 1 60); do",
+                "  seq 1 $((i * 37 + c)) > own$c/f$i",
+                "  head -c $((i * 1000)) /dev/zero > shared/s$c-$i",
+                "  mv shared/s$c-$i shared/t$(( (c + i) % 13 )) 2>/dev/null || true",
+                "  rm -f shared/t$(( (c * i) % 13 ))",
+                "  if [ $((i % 10)) = 0 ]; then mkdir -p own$c/d$i && mv own$c/f$((i - 1)) own$c/d$i/; fi",
+                "done",
+                "for i in $(seq 1 60 | awk 'NR % 3 == 0'); do rm -f own$c/f$i; done");
+        java.nio.file.Files.writeString(tmp.resolve("client.sh"), client);
+        String expect;
+        try (FuseMount m = FuseTesting.mount(img, mnt)) {
+            List<Process> ps = new java.util.ArrayList<>();
+            for (int c = 0; c < 8; c++) {
+                ps.add(new ProcessBuilder("bash", "-e", tmp.resolve("client.sh").toString(), Integer.toString(c))
+                        .directory(mnt.toFile()).redirectErrorStream(true).start());
+            }
+            for (Process p : ps) {
+                String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+                assertTrue(p.waitFor(300, java.util.concurrent.TimeUnit.SECONDS), "a client hung");
+                assertEquals(0, p.exitValue(), "client failed: " + out);
+            }
+            // The same clients one after another on a host directory give the expected own trees.
+            java.nio.file.Path host = java.nio.file.Files.createDirectories(tmp.resolve("host"));
+            for (int c = 0; c < 8; c++) {
+                FuseTesting.shOk(host, "bash -e " + tmp.resolve("client.sh") + " " + c);
+            }
+            expect = FuseTesting.shOk(host, "find . -path ./shared -prune -o -type f -printf '%p %s\\n' | sort").output();
+            assertEquals(expect, FuseTesting.shOk(mnt, "find . -path ./shared -prune -o -type f -printf '%p %s\\n' | sort").output(),
+                    "each client's own tree");
+            FuseTesting.shOk(mnt, "for f in $(find . -path ./shared -prune -o -type f -print); do cmp $f ../host/$f; done");
+        }
+        CheckAssertions.assertClean(img);
+        Path kdir = java.nio.file.Files.createDirectories(tmp.resolve("kernel"));
+        try (KernelImages.LoopMount k = KernelImages.mount(img, kdir, "ro")) {
+            assertEquals(expect, k.sh("find . -path ./shared -prune -o -type f -printf '%p %s\\n' | sort").output());
         }
     }
 
