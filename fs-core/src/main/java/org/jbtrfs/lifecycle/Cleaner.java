@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.BooleanSupplier;
 import java.util.logging.Level;
@@ -37,13 +36,20 @@ public final class Cleaner {
     private final BooleanSupplier writable;
     /** The cleaner_mutex: held by the cleaner while it works, and by a remount to read-only. */
     private final ReentrantLock mutex = new ReentrantLock();
-    /** Guards the queue and the thread's state; never held while evicting. */
+    /** Guards the queue; never held while evicting. */
     private final ReentrantLock lock = new ReentrantLock();
-    private final Condition wake = lock.newCondition();
     private final ArrayDeque<InodeId> delayedIputs = new ArrayDeque<>();
-    private boolean kicked;
-    private boolean stopping;
-    private Thread thread;
+    private final Worker worker = new Worker() {
+        @Override
+        long intervalNanos() {
+            return Long.MAX_VALUE; // only when there is work
+        }
+
+        @Override
+        void round() {
+            cleanOnce();
+        }
+    };
 
     public Cleaner(Evictor evictor, BooleanSupplier writable) {
         this.evictor = evictor;
@@ -51,18 +57,7 @@ public final class Cleaner {
     }
 
     public void start(String name) {
-        lock.lock();
-        try {
-            if (thread != null) {
-                throw new IllegalStateException("cleaner already running");
-            }
-            stopping = false;
-            thread = new Thread(this::loop, name);
-            thread.setDaemon(true);
-            thread.start();
-        } finally {
-            lock.unlock();
-        }
+        worker.start(name);
     }
 
     /** btrfs_add_delayed_iput: queue an eviction and wake the cleaner. */
@@ -70,11 +65,10 @@ public final class Cleaner {
         lock.lock();
         try {
             delayedIputs.add(id);
-            kicked = true;
-            wake.signalAll();
         } finally {
             lock.unlock();
         }
+        worker.kick();
     }
 
     /** Delayed iputs not run yet. */
@@ -143,67 +137,23 @@ public final class Cleaner {
 
     /** Stops the thread after its current round; the queue stays for whoever runs it next. */
     public void stop() {
-        Thread t;
-        lock.lock();
-        try {
-            t = thread;
-            if (t == null) {
-                return;
-            }
-            stopping = true;
-            wake.signalAll();
-        } finally {
-            lock.unlock();
-        }
-        boolean interrupted = false;
-        while (true) {
-            try {
-                t.join();
-                break;
-            } catch (InterruptedException e) {
-                interrupted = true;
-            }
-        }
-        lock.lock();
-        try {
-            thread = null;
-        } finally {
-            lock.unlock();
-        }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
-        }
+        worker.stop();
     }
 
-    private void loop() {
-        while (true) {
-            lock.lock();
-            try {
-                while (!kicked && !stopping) {
-                    wake.await();
-                }
-                if (stopping) {
-                    return;
-                }
-                kicked = false;
-            } catch (InterruptedException e) {
+    /** One round: under the mutex, if the filesystem is writable, run the queue. */
+    private void cleanOnce() {
+        mutex.lock();
+        try {
+            // Under the mutex: a remount to read-only either finished (we see it) or waits for us.
+            if (!writable.getAsBoolean()) {
                 return;
-            } finally {
-                lock.unlock();
             }
-            mutex.lock();
-            try {
-                // Under the mutex: a remount to read-only either finished (we see it) or waits for us.
-                if (!writable.getAsBoolean()) {
-                    continue;
-                }
-                RacePoint.CLEANER_WORKING.hit();
-                runDelayedIputs();
-            } catch (IOException | RuntimeException e) {
-                LOG.log(Level.WARNING, "cleaner: delayed iput failed: " + e, e);
-            } finally {
-                mutex.unlock();
-            }
+            RacePoint.CLEANER_WORKING.hit();
+            runDelayedIputs();
+        } catch (IOException | RuntimeException e) {
+            LOG.log(Level.WARNING, "cleaner: delayed iput failed: " + e, e);
+        } finally {
+            mutex.unlock();
         }
     }
 

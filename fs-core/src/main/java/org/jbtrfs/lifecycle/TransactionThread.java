@@ -2,8 +2,6 @@ package org.jbtrfs.lifecycle;
 
 import java.io.IOException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.Condition;
-import java.util.concurrent.locks.ReentrantLock;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -20,122 +18,49 @@ public final class TransactionThread {
         void commitIfRunning() throws IOException;
     }
 
-    private final Committer committer;
-    private final long intervalNanos;
-    private final ReentrantLock lock = new ReentrantLock();
-    private final Condition wake = lock.newCondition();
-    private boolean kicked;
-    private boolean stopping;
-    private long commits;
-    private Thread thread;
+    private final Worker worker;
+    private final java.util.concurrent.atomic.AtomicLong commits = new java.util.concurrent.atomic.AtomicLong();
 
     public TransactionThread(Committer committer, long intervalSeconds) {
         if (intervalSeconds <= 0) {
             throw new IllegalArgumentException("commit interval " + intervalSeconds + " s");
         }
-        this.committer = committer;
-        this.intervalNanos = TimeUnit.SECONDS.toNanos(intervalSeconds);
+        long intervalNanos = TimeUnit.SECONDS.toNanos(intervalSeconds);
+        this.worker = new Worker() {
+            @Override
+            long intervalNanos() {
+                return intervalNanos;
+            }
+
+            @Override
+            void round() {
+                try {
+                    committer.commitIfRunning();
+                    commits.incrementAndGet();
+                } catch (IOException | RuntimeException e) {
+                    // An aborted transaction already turned the filesystem read-only and logged why.
+                    LOG.log(Level.WARNING, "periodic commit failed: " + e, e);
+                }
+            }
+        };
     }
 
     public void start(String name) {
-        lock.lock();
-        try {
-            if (thread != null) {
-                throw new IllegalStateException("transaction thread already running");
-            }
-            stopping = false;
-            thread = new Thread(this::loop, name);
-            thread.setDaemon(true);
-            thread.start();
-        } finally {
-            lock.unlock();
-        }
+        worker.start(name);
     }
 
     /** Asks for a commit now (sync, fsync, memory pressure). */
     public void kick() {
-        lock.lock();
-        try {
-            kicked = true;
-            wake.signalAll();
-        } finally {
-            lock.unlock();
-        }
+        worker.kick();
     }
 
     /** Commits made by this thread: for tests. */
     public long commits() {
-        lock.lock();
-        try {
-            return commits;
-        } finally {
-            lock.unlock();
-        }
+        return commits.get();
     }
 
     /** Stops the thread after its current commit; no commit starts after this returns. */
     public void stop() {
-        Thread t;
-        lock.lock();
-        try {
-            t = thread;
-            if (t == null) {
-                return;
-            }
-            stopping = true;
-            wake.signalAll();
-        } finally {
-            lock.unlock();
-        }
-        boolean interrupted = false;
-        while (true) {
-            try {
-                t.join();
-                break;
-            } catch (InterruptedException e) {
-                interrupted = true;
-            }
-        }
-        lock.lock();
-        try {
-            thread = null;
-        } finally {
-            lock.unlock();
-        }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
-    private void loop() {
-        while (true) {
-            lock.lock();
-            try {
-                long left = intervalNanos;
-                while (!kicked && !stopping && left > 0) {
-                    left = wake.awaitNanos(left);
-                }
-                if (stopping) {
-                    return;
-                }
-                kicked = false;
-            } catch (InterruptedException e) {
-                return;
-            } finally {
-                lock.unlock();
-            }
-            try {
-                committer.commitIfRunning();
-                lock.lock();
-                try {
-                    commits++;
-                } finally {
-                    lock.unlock();
-                }
-            } catch (IOException | RuntimeException e) {
-                // An aborted transaction already turned the filesystem read-only and logged why.
-                LOG.log(Level.WARNING, "periodic commit failed: " + e, e);
-            }
-        }
+        worker.stop();
     }
 }
