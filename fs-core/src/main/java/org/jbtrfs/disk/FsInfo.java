@@ -75,6 +75,8 @@ public final class FsInfo implements AutoCloseable, org.jbtrfs.ctree.TreeRoots {
                 (int) sb.sectorsize(), cache);
         FsInfo fs = new FsInfo(device, sb, copy.mirror(), chunks, new BTree(reader), options);
         fs.loadChunkTree();
+        // Only an open that succeeded: close() unregisters it again.
+        org.jbtrfs.ctree.MemoryPressure.register(cache);
         if (sb.logRoot() != 0) {
             LOG.warning(device + ": the image has a log tree (fsync'd data after the last commit); "
                     + "read-only open does not replay it, so that data is not shown");
@@ -93,6 +95,7 @@ public final class FsInfo implements AutoCloseable, org.jbtrfs.ctree.TreeRoots {
             throw new IllegalArgumentException("a new filesystem starts at generation 0 with no root tree");
         }
         ExtentBufferCache cache = new ExtentBufferCache(options.cacheLimitBytes());
+        org.jbtrfs.ctree.MemoryPressure.register(cache);
         TreeBlockReader reader = new TreeBlockReader(device, chunks, template.csumType(), template.headerFsid(),
                 (int) template.nodesize(), (int) template.sectorsize(), cache);
         return new FsInfo(device, template, 0, chunks, new BTree(reader), options);
@@ -232,6 +235,7 @@ public final class FsInfo implements AutoCloseable, org.jbtrfs.ctree.TreeRoots {
 
     @Override
     public void close() throws IOException {
+        org.jbtrfs.ctree.MemoryPressure.unregister(btree.reader().cache());
         device.close();
     }
 }
