@@ -76,7 +76,7 @@ public final class Filesystem implements AutoCloseable {
                 : new org.jbtrfs.lifecycle.TransactionThread(this::commitIfRunning, fs.options().commitSeconds());
         this.cleaner = trees == null ? null
                 : new org.jbtrfs.lifecycle.Cleaner(id -> change("evict", UNLINK_ITEMS, 0, true, h -> namespace.evict(h, id)),
-                        this::isWritable);
+                        this::isWritable, this::deleteUnusedBlockGroups);
         this.rootDir = inodes.subvolumes().topDirectory(inodes.subvolumes().defaultSubvolume());
         try {
             if (!inodes.getattr(rootDir).isDirectory()) {
@@ -295,6 +295,8 @@ public final class Filesystem implements AutoCloseable {
     private static final int SETATTR_ITEMS = 2;
     private static final int XATTR_ITEMS = 3;
     private static final int TRUNCATE_ITEMS = 8;
+    /** Deleting empty groups changes a few items per group in four trees; a handful of groups at a time. */
+    private static final int UNUSED_BG_ITEMS = 16;
 
     private <T> T change(String what, Change<T> c) throws IOException {
         return change(what, SETATTR_ITEMS, 0, c);
@@ -638,6 +640,19 @@ public final class Filesystem implements AutoCloseable {
         } finally {
             opLock.writeLock().unlock();
         }
+        cleaner.kick(); // groups emptied by that commit's frees can go now
+    }
+
+    /**
+     * Deletes empty DATA and METADATA block groups (btrfs_delete_unused_bgs; the cleaner does this
+     * after commits): their chunks' device space is free again once the next commit is on disk.
+     * Returns how many block groups went.
+     */
+    public int deleteUnusedBlockGroups() throws IOException {
+        if (trees == null || !isWritable() || trees.unusedBlockGroups().isEmpty()) {
+            return 0; // nothing to do: no transaction, no commit of an idle filesystem
+        }
+        return change("delete unused block groups", UNUSED_BG_ITEMS, 0, true, trees::deleteUnusedBlockGroups);
     }
 
     /** Whether the filesystem is mounted read-only now (opened so, or remounted). */

@@ -121,6 +121,13 @@ public final class ChunkMap {
     }
 
     /** The mapping holding {@code logical}, or null when no chunk covers it. */
+    /** Forgets the chunk at {@code logical} (a removed, empty block group's, after its commit). */
+    public void remove(long logical) {
+        if (byLogical.remove(logical) == null) {
+            throw new IllegalArgumentException("no chunk at " + Long.toUnsignedString(logical));
+        }
+    }
+
     public Mapping find(long logical) {
         Map.Entry<Long, Mapping> e = byLogical.floorEntry(logical);
         if (e == null || Long.compareUnsigned(logical, e.getValue().end()) >= 0) {

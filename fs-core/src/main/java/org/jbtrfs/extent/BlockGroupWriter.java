@@ -126,6 +126,29 @@ public final class BlockGroupWriter {
         }
     }
 
+    /**
+     * Deletes a removed (empty, read-only) group's BLOCK_GROUP_ITEM and, with a free space tree
+     * ({@code fst} not null), its FREE_SPACE_INFO and free space entries (btrfs_remove_block_group).
+     */
+    public void deleteGroup(long transid, CowRoot bgRoot, CowRoot fst, BlockGroup bg) throws IOException {
+        bgRoot.lock.writeLock().lock();
+        try {
+            cow.deleteItem(transid, bgRoot, new DiskKey(bg.start(), ItemType.BLOCK_GROUP_ITEM, bg.length()));
+        } finally {
+            bgRoot.lock.writeLock().unlock();
+        }
+        if (fst == null) {
+            return;
+        }
+        fst.lock.writeLock().lock();
+        try {
+            deleteAllEntries(transid, fst, bg);
+            cow.deleteItem(transid, fst, new DiskKey(bg.start(), ItemType.FREE_SPACE_INFO, bg.length()));
+        } finally {
+            fst.lock.writeLock().unlock();
+        }
+    }
+
     /** For a freshly loaded group whose free space tree entries are bitmaps. */
     static void markBitmaps(BlockGroup bg, boolean bitmaps) {
         bg.lock.lock();

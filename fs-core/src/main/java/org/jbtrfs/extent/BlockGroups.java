@@ -244,6 +244,28 @@ public final class BlockGroups implements ExtentAccounting {
         }
     }
 
+    /**
+     * Takes an empty block group out of allocation (btrfs_delete_unused_bgs): when it has no used,
+     * reserved or pinned bytes and is not read-only, it becomes read-only and leaves the map; true
+     * then. The caller deletes its items and its chunk.
+     */
+    public boolean removeIfUnused(BlockGroup bg) {
+        synchronized (groupsLock) {
+            bg.lock.lock();
+            try {
+                if (bg.used != 0 || bg.reserved != 0 || bg.pinned != 0 || bg.readOnly) {
+                    return false;
+                }
+                bg.readOnly = true;
+                bg.dirty = false;
+            } finally {
+                bg.lock.unlock();
+            }
+            groups.remove(bg.start(), bg);
+            return true;
+        }
+    }
+
     /** The block group holding {@code logical}, or null. */
     public BlockGroup find(long logical) {
         synchronized (groupsLock) {

@@ -436,6 +436,116 @@ public final class ChunkAllocator {
     }
 
     /** Chunks made in phase 1 and not yet inserted (for tests). */
+    /** Chunks of removed (empty) block groups whose items the next commit deletes. */
+    private final List<ChunkMap.Mapping> removing = new ArrayList<>();
+    /** Chunks whose items this commit deleted: their ranges become free once it is on disk. */
+    private final List<ChunkMap.Mapping> removedThisCommit = new ArrayList<>();
+
+    /** Whether the chunk at {@code logical} was made in this transaction and has no items yet. */
+    public boolean isPending(long logical) {
+        chunkMutex.lock();
+        try {
+            for (PendingChunk p : pending) {
+                if (p.logical() == logical) {
+                    return true;
+                }
+            }
+            return false;
+        } finally {
+            chunkMutex.unlock();
+        }
+    }
+
+    /**
+     * btrfs_remove_chunk, phase 1: the chunk of an empty block group already taken out of
+     * allocation ({@code BlockGroups.removeIfUnused}) is queued; {@link #deleteRemovedChunks} deletes
+     * its items in the commit, and its device and logical ranges are free only after that commit
+     * ({@link #afterCommit}), so nothing new lands there before the removal is on disk.
+     */
+    public void removeChunk(BlockGroup bg) {
+        chunkMutex.lock();
+        try {
+            ChunkMap.Mapping m = chunkMap.find(bg.start());
+            if (m == null || m.logical() != bg.start() || (m.type() & BlockGroupItem.SYSTEM) != 0) {
+                throw new IllegalArgumentException("cannot remove the chunk of " + bg);
+            }
+            removing.add(m);
+        } finally {
+            chunkMutex.unlock();
+        }
+    }
+
+    /** Phase 2 of chunk removal, in the commit's tree phase: DEV_EXTENTs, CHUNK_ITEM, DEV_ITEM. */
+    public int deleteRemovedChunks(long transid, CowBTree cow, CowRoot chunkRoot, CowRoot devRoot) throws IOException {
+        List<ChunkMap.Mapping> todo;
+        chunkMutex.lock();
+        try {
+            todo = List.copyOf(removing);
+        } finally {
+            chunkMutex.unlock();
+        }
+        for (ChunkMap.Mapping m : todo) {
+            devRoot.lock.writeLock().lock();
+            try {
+                for (ChunkItem.Stripe st : m.stripes()) {
+                    DiskKey key = new DiskKey(st.devid(), ItemType.DEV_EXTENT, st.offset());
+                    if (!cow.deleteItem(transid, devRoot, key)) {
+                        throw new CorruptImageException("dev tree lacks " + key + " of removed chunk " + Le.u64s(m.logical()));
+                    }
+                }
+            } finally {
+                devRoot.lock.writeLock().unlock();
+            }
+            chunkRoot.lock.writeLock().lock();
+            try {
+                DiskKey key = ChunkMap.chunkKey(m.logical());
+                if (!cow.deleteItem(transid, chunkRoot, key)) {
+                    throw new CorruptImageException("chunk tree lacks " + key + " of a removed chunk");
+                }
+            } finally {
+                chunkRoot.lock.writeLock().unlock();
+            }
+            chunkMutex.lock();
+            try {
+                removing.remove(m);
+                removedThisCommit.add(m);
+                devBytesInTrees -= m.length() * m.stripes().size();
+            } finally {
+                chunkMutex.unlock();
+            }
+        }
+        if (!todo.isEmpty()) {
+            updateDevItem(transid, cow, chunkRoot);
+        }
+        return todo.size();
+    }
+
+    /** Chunk removals waiting for the commit. */
+    public boolean hasRemovals() {
+        chunkMutex.lock();
+        try {
+            return !removing.isEmpty();
+        } finally {
+            chunkMutex.unlock();
+        }
+    }
+
+    /** After a commit is on disk: removed chunks' logical and device ranges are free again. */
+    public void afterCommit() {
+        chunkMutex.lock();
+        try {
+            for (ChunkMap.Mapping m : removedThisCommit) {
+                chunkMap.remove(m.logical());
+                for (ChunkItem.Stripe st : m.stripes()) {
+                    devExtents.remove(st.offset(), m.length());
+                }
+            }
+            removedThisCommit.clear();
+        } finally {
+            chunkMutex.unlock();
+        }
+    }
+
     public int pendingCount() {
         chunkMutex.lock();
         try {

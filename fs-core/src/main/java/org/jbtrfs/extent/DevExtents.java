@@ -83,6 +83,16 @@ public final class DevExtents {
         }
     }
 
+    /** Frees the dev extent at {@code start} of {@code length} (its chunk was removed and committed). */
+    public void remove(long start, long length) {
+        Long had = extents.get(start);
+        if (had == null || had != length) {
+            throw new AssertionError("no dev extent " + Le.u64s(start) + "+" + Le.u64s(length) + " to remove");
+        }
+        extents.remove(start);
+        allocatedBytes -= length;
+    }
+
     public long totalBytes() {
         return totalBytes;
     }

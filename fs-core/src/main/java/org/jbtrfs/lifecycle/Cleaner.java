@@ -14,8 +14,8 @@ import org.jbtrfs.race.RacePoint;
 /**
  * btrfs's cleaner kthread, for the work jbtrfs has of it: delayed iputs — inodes whose last name
  * and last open handle are gone, evicted in the background (btrfs_add_delayed_iput,
- * btrfs_run_delayed_iputs). Dead roots and unused block groups join it with the issues that make
- * them.
+ * btrfs_run_delayed_iputs) — then unused block groups (btrfs_delete_unused_bgs). Dead roots join
+ * it with snapshot deletion.
  *
  * <h2>Seed 003</h2>
  * The cleaner does its work holding {@link #mutex} (the kernel's cleaner_mutex) and checks, under
@@ -32,8 +32,14 @@ public final class Cleaner {
         void evict(InodeId id) throws IOException;
     }
 
+    /** Other work of a round, after the delayed iputs (unused block groups). */
+    public interface Job {
+        void run() throws IOException;
+    }
+
     private final Evictor evictor;
     private final BooleanSupplier writable;
+    private final Job afterIputs;
     /** The cleaner_mutex: held by the cleaner while it works, and by a remount to read-only. */
     private final ReentrantLock mutex = new ReentrantLock();
     /** Guards the queue; never held while evicting. */
@@ -51,9 +57,15 @@ public final class Cleaner {
         }
     };
 
-    public Cleaner(Evictor evictor, BooleanSupplier writable) {
+    public Cleaner(Evictor evictor, BooleanSupplier writable, Job afterIputs) {
         this.evictor = evictor;
         this.writable = writable;
+        this.afterIputs = afterIputs;
+    }
+
+    /** Wakes the cleaner for a round (after a commit: groups may have become empty). */
+    public void kick() {
+        worker.kick();
     }
 
     public void start(String name) {
@@ -150,6 +162,7 @@ public final class Cleaner {
             }
             RacePoint.CLEANER_WORKING.hit();
             runDelayedIputs();
+            afterIputs.run();
         } catch (IOException | RuntimeException e) {
             LOG.log(Level.WARNING, "cleaner: delayed iput failed: " + e, e);
         } finally {

@@ -291,6 +291,53 @@ public final class FsTrees implements TransactionManager.CommitWork, TreeRoots {
         return superblock;
     }
 
+    /** Block groups taken out by {@link #deleteUnusedBlockGroups}, whose items the commit deletes. */
+    private final List<BlockGroup> removedGroups = new ArrayList<>();
+
+    /**
+     * btrfs_delete_unused_bgs (the cleaner's): every DATA or METADATA block group with nothing
+     * used, reserved or pinned — except the last one of its type, one made in this transaction,
+     * and one whose space the space_info still needs for its reservations — leaves allocation now;
+     * the commit deletes its BLOCK_GROUP_ITEM, free space entries, CHUNK_ITEM and DEV_EXTENTs, and
+     * after that commit its device range is free for new chunks. Returns how many went.
+     */
+    public int deleteUnusedBlockGroups(TransHandle h) throws IOException {
+        int removed = 0;
+        for (BlockGroup bg : unusedBlockGroups()) {
+            if (!groups.removeIfUnused(bg)) {
+                continue;
+            }
+            h.markChanged();
+            space.removeBlockGroup(bg);
+            chunks.removeChunk(bg);
+            synchronized (removedGroups) {
+                removedGroups.add(bg);
+            }
+            removed++;
+        }
+        return removed;
+    }
+
+    /** The groups {@link #deleteUnusedBlockGroups} would take now (cheap: no transaction, no tree access). */
+    public List<BlockGroup> unusedBlockGroups() {
+        List<BlockGroup> out = new ArrayList<>();
+        java.util.Map<Long, Integer> perType = new java.util.HashMap<>();
+        List<BlockGroup> all = new ArrayList<>(groups.all());
+        for (BlockGroup bg : all) {
+            perType.merge(bg.flags() & BlockGroupItem.TYPE_MASK, 1, Integer::sum);
+        }
+        for (BlockGroup bg : all) {
+            long type = bg.flags() & BlockGroupItem.TYPE_MASK;
+            if (type == BlockGroupItem.SYSTEM || bg.used() != 0 || bg.pinned() != 0 || bg.isReadOnly()
+                    || chunks.isPending(bg.start()) || perType.get(type) <= 1 || !space.canRemove(bg)) {
+                continue;
+            }
+            perType.merge(type, -1, Integer::sum); // always keep one of each type
+            out.add(bg);
+        }
+        return out;
+    }
+
     /** Delayed ref heads a transaction may queue before the writers run some of them (the kernel's throttle). */
     static final int DELAYED_REFS_THROTTLE_HEADS = 16384;
 
@@ -508,6 +555,16 @@ public final class FsTrees implements TransactionManager.CommitWork, TreeRoots {
             }
             // Phase 2 of chunk allocation first: its items COW trees and queue refs for this round.
             int newChunks = chunks.insertPendingChunks(transid, cow, chunkTree, root(ObjectIds.DEV_TREE));
+            // Removed (empty) block groups: their items, then their chunks' items.
+            List<BlockGroup> gone;
+            synchronized (removedGroups) {
+                gone = new ArrayList<>(removedGroups);
+                removedGroups.clear();
+            }
+            for (BlockGroup bg : gone) {
+                bgWriter.deleteGroup(transid, bgRoot(), fst ? root(ObjectIds.FREE_SPACE_TREE) : null, bg);
+            }
+            int goneChunks = chunks.deleteRemovedChunks(transid, cow, chunkTree, root(ObjectIds.DEV_TREE));
             long ran = runner.run(transid, extent, r, ExtentRefsRunner.RUN_ALL);
             List<BlockGroup> dirty = groups.takeDirty();
             for (BlockGroup bg : dirty) {
@@ -517,8 +574,8 @@ public final class FsTrees implements TransactionManager.CommitWork, TreeRoots {
                 bgWriter.writeItem(transid, bgRoot(), bg);
             }
             int rootItems = updateRootItems(transid);
-            if (newChunks == 0 && ran == 0 && dirty.isEmpty() && rootItems == 0 && r.numHeads() == 0
-                    && !chunks.hasPending()) {
+            if (newChunks == 0 && goneChunks == 0 && gone.isEmpty() && ran == 0 && dirty.isEmpty() && rootItems == 0
+                    && r.numHeads() == 0 && !chunks.hasPending() && !chunks.hasRemovals()) {
                 break;
             }
         }
@@ -620,5 +677,6 @@ public final class FsTrees implements TransactionManager.CommitWork, TreeRoots {
         refs.remove(transid);
         alloc.dropDirtySet(transid);
         space.afterCommit();
+        chunks.afterCommit();
     }
 }

@@ -86,6 +86,24 @@ public final class SpaceAccounting implements TreeBlockSpace, ExtentAccounting {
         return spaces.get(SpaceType.ofFlags(type & BlockGroupItem.TYPE_MASK));
     }
 
+    /**
+     * Whether an empty group may leave: its space_info keeps room for everything already promised
+     * (used, reserved, pinned, may_use, read-only) without it (btrfs_inc_block_group_ro's check).
+     */
+    boolean canRemove(BlockGroup bg) {
+        SpaceInfo.Counters c = info(bg.flags()).counters();
+        long without = c.totalBytes() - bg.length();
+        return without >= c.bytesUsed() + c.bytesReserved() + c.bytesPinned() + c.bytesMayUse() + c.bytesReadonly()
+                - bg.superBytes();
+    }
+
+    /** An empty group leaves its space_info: its free bytes turn read-only, then all of it goes. */
+    void removeBlockGroup(BlockGroup bg) {
+        SpaceInfo s = info(bg.flags());
+        s.incBlockGroupRo(bg.length() - bg.superBytes());
+        s.removeBlockGroup(bg.length());
+    }
+
     /** A block group joins the accounting (at open, or a new chunk). */
     public void addBlockGroup(BlockGroup bg) {
         info(bg.flags()).addBlockGroup(bg.length(), bg.used(), bg.superBytes());
