@@ -1,7 +1,8 @@
 /**
  * Benchmarks that compare jbtrfs with the Linux kernel's btrfs and btrfs-progs: reading the same
- * image ({@link org.jbtrfs.bench.ReadBenchmark}) and making an image from a host tree
- * ({@link org.jbtrfs.bench.MkfsBenchmark}), each as a ratio against the baseline in the same run.
+ * image ({@link org.jbtrfs.bench.ReadBenchmark}), making an image from a host tree
+ * ({@link org.jbtrfs.bench.MkfsBenchmark}) and fio plus a metadata loop on a FUSE mount
+ * ({@link org.jbtrfs.bench.FuseBenchmark}), each as a ratio against baselines in the same run.
  * (JMH micro-benchmarks of the hot paths will also live in this module; the JMH annotation processor
  * is already on the module's compile path.)
  *
@@ -110,5 +111,74 @@
  * difference from the source prints {@code bench-mkfs: FAILED: ...} naming the first differences and
  * exits 1, with no RESULT lines. Until {@code jbtrfs mkfs --rootdir} exists, {@code --jbtrfs} can
  * name a stand-in script with the same command line (the tests use one that runs mkfs.btrfs).
+ *
+ * <h2>{@link org.jbtrfs.bench.FuseBenchmark}: fio and create/stat/unlink on a jbtrfs FUSE mount</h2>
+ *
+ * <p>Run it as root with {@code bin/bench-fuse [--size-mb N] [--runs N] [--runtime S] [--keep DIR]
+ * [--jbtrfs PATH]} after {@code mvn -DskipTests package}. Without root, fio, {@code /dev/fuse},
+ * btrfs-progs, a free loop device or the kernel's btrfs it prints {@code skipped: <reason>} and
+ * exits 0; it exits 1 on any failure (a command failed, fio reported an error, the jbtrfs image
+ * fails {@code btrfs check} after a run) and 2 on a usage error. This is issue 5's benchmark: "fio
+ * sequential and random reads and writes and a create/stat/unlink workload on a jbtrfs mount, as
+ * ratios against the kernel's btrfs on a loop image and against a minimal jnr-fuse passthrough of
+ * a plain directory (the ceiling for any jnr-fuse filesystem), all in the same run."
+ *
+ * <p><b>The targets</b> ({@link org.jbtrfs.bench.FuseTargets}), each made fresh for every run, all
+ * in one work directory on the host filesystem (a temporary directory, or {@code --keep DIR}):
+ * <ul>
+ *   <li><b>kernel:</b> a sparse image, {@code mkfs.btrfs -f -q}, loop-mounted
+ *       ({@link org.jbtrfs.bench.LoopMount});</li>
+ *   <li><b>jbtrfs:</b> {@code jbtrfs mkfs -q IMG --size S} of the same size, then
+ *       {@code jbtrfs mount --heap 1g IMG MNT} (the background daemon, fixed heap) and after the
+ *       workloads {@code jbtrfs umount MNT} (returns after the last commit); then
+ *       {@code btrfs check --readonly --check-data-csum IMG} must exit 0;</li>
+ *   <li><b>passthrough:</b> {@link org.jbtrfs.bench.PassthroughFuse}, a jnr-fuse filesystem that
+ *       forwards each call to a host directory through java.nio, in a JVM of its own with the
+ *       daemon's heap flags ({@code -Xms1g -Xmx1g -XX:+AlwaysPreTouch}) and jbtrfs's libfuse
+ *       options ({@code hard_remove, big_writes, use_ino, attr_timeout=0}, multithreaded). Whatever
+ *       jbtrfs loses against it is jbtrfs's own cost; what the passthrough loses against the
+ *       kernel is the price of FUSE and jnr-fuse.</li>
+ * </ul>
+ * Images are 4 times {@code --size-mb}, at least 1 GiB. Everything mounted is unmounted in a
+ * finally block, and by a shutdown hook (lazily) when the JVM is interrupted.
+ *
+ * <p><b>The workloads</b>, in this order on each target ({@link org.jbtrfs.bench.Fio}): fio, one
+ * job and one thread at a time, {@code --ioengine=psync --direct=0} on one file of
+ * {@code --size-mb} MiB (default 256), each job ending at the size or at {@code --runtime} seconds
+ * (default 30), whichever comes first: {@code seqwrite} (bs 1M), {@code seqread} (1M),
+ * {@code randwrite} (4k, overwrites of the file) and {@code randread} (4k). Writes run with
+ * {@code --end_fsync=1}, which fio counts in the job's time, so written means on stable storage.
+ * fio's JSON report gives bandwidth (MB/s, 10^6 bytes) for the sequential jobs and IOPS for the
+ * random ones. Then the metadata workload ({@link org.jbtrfs.bench.MetadataLoop}), a Java loop in
+ * the benchmark's JVM rather than fio's filecreate/filestat/filedelete engines: 16 empty files per
+ * MiB of {@code --size-mb} (4096 by default) in a fresh directory, {@code create} (open
+ * O_CREAT|O_EXCL and close), {@code stat} (lstat) and {@code unlink}, each phase timed in files per
+ * second. Before seqread, randread and stat: {@code sync; echo 3 > /proc/sys/vm/drop_caches}. That
+ * empties the kernel's caches of all three targets (and the host's cache of the images and the
+ * passthrough directory), but not jbtrfs's own cache of tree blocks in its heap; jbtrfs may read a
+ * file it has just written from memory where the others go to disk.
+ *
+ * <p><b>Runs</b> ({@code --runs}, default 3) rotate the target order (kernel, jbtrfs, passthrough;
+ * then jbtrfs, passthrough, kernel; ...), so each goes first in turn.
+ *
+ * <p><b>Reading the output.</b> A header (host, fio and btrfs-progs versions, commands, cache
+ * policy), per run one line per target with its seven figures, then the medians:
+ * <pre>
+ * RESULT seqwrite_kernel 634.6 MB/s
+ * RESULT seqwrite_jbtrfs 134.4 MB/s
+ * RESULT seqwrite_passthrough 295.0 MB/s
+ * ...
+ * RATIO seqwrite_jbtrfs_vs_kernel 0.21
+ * RATIO seqwrite_jbtrfs_vs_passthrough 0.46
+ * ...
+ * </pre>
+ * (default file size, {@code --runtime 10}, 3 runs, 2-CPU VM, images on ext4).
+ * for each workload ({@code seqwrite, seqread, randwrite, randread, create, stat, unlink}) the
+ * three RESULT lines, then for each workload the two RATIO lines: median jbtrfs throughput divided
+ * by the baseline's median, two decimals; 1.00 is as fast, above 1 faster (the sense of the read
+ * benchmark). A ratio against the passthrough near 1 means jbtrfs is as fast as jnr-fuse allows;
+ * the ratio against the kernel also contains FUSE's own price. With a short {@code --runtime} or a
+ * small {@code --size-mb} the figures are dominated by JIT warm-up of both Java filesystems
+ * (each mount is a fresh JVM) and are only a smoke test.
  */
 package org.jbtrfs.bench;
