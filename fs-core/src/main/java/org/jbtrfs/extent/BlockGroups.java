@@ -305,6 +305,9 @@ public final class BlockGroups implements ExtentAccounting {
                 }
                 bg.lock.lock();
                 try {
+                    if (bg.readOnly) {
+                        continue; // removed by the cleaner since the snapshot of the groups was taken
+                    }
                     long from = pass == 0 ? Math.max(bg.start(), hint) : bg.start();
                     long at = bg.allocatable.findFirstFit(numBytes, from, sectorsize);
                     if (at >= 0) {
