@@ -68,6 +68,17 @@ final class Cmd {
         return null;
     }
 
+    /** Those of {@code commands} not found in PATH (empty when all are there). */
+    static List<String> missing(String... commands) {
+        List<String> out = new java.util.ArrayList<>();
+        for (String c : commands) {
+            if (which(c) == null) {
+                out.add(c);
+            }
+        }
+        return out;
+    }
+
     /** Runs {@code argv} and returns its result whatever the exit status; throws only on timeout or exec failure. */
     static Result tryRun(long timeoutSeconds, String... argv) throws IOException {
         return tryRun(timeoutSeconds, Map.of(), argv);

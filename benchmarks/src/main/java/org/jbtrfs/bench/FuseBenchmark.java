@@ -94,24 +94,7 @@ public final class FuseBenchmark {
 
     /** Parses and runs; returns the exit status (0 done or skipped, 1 failed, 2 usage). */
     static int run(String[] args, PrintStream out, PrintStream err) {
-        try {
-            return parse(args, out).run();
-        } catch (UsageException e) {
-            if (e.getMessage().isEmpty()) {
-                out.println(usage());
-                return 0;
-            }
-            err.println("bench-fuse: " + e.getMessage());
-            err.println(usage());
-            return 2;
-        } catch (Exception | Error e) {
-            out.flush();
-            err.println("bench-fuse: FAILED: " + (e instanceof IOException || e instanceof BenchmarkFailure ? e.getMessage() : e));
-            if (!(e instanceof BenchmarkFailure)) {
-                e.printStackTrace(err);
-            }
-            return 1;
-        }
+        return MkfsBenchmark.exitStatus("bench-fuse", () -> parse(args, out).run(), usage(), out, err);
     }
 
     static String usage() {
@@ -185,12 +168,7 @@ public final class FuseBenchmark {
         if (euid != 0) {
             return "needs root (loop mounts, FUSE mounts, drop_caches); running as uid " + euid;
         }
-        List<String> missing = new ArrayList<>();
-        for (String c : NEEDED_COMMANDS) {
-            if (Cmd.which(c) == null) {
-                missing.add(c);
-            }
-        }
+        List<String> missing = Cmd.missing(NEEDED_COMMANDS);
         if (!missing.isEmpty()) {
             return "command(s) not found: " + String.join(", ", missing) + " (fio, btrfs-progs, util-linux, coreutils)";
         }

@@ -6,7 +6,6 @@ import java.io.RandomAccessFile;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
@@ -67,19 +66,33 @@ public final class MkfsBenchmark {
 
     /** Parses and runs; returns the exit status (0 done or skipped, 1 failed, 2 usage). */
     static int run(String[] args, PrintStream out, PrintStream err) {
+        return exitStatus("bench-mkfs", () -> parse(args, out).run(), usage(), out, err);
+    }
+
+    /** Something a benchmark command runs: its exit status, or a usage error or failure thrown. */
+    interface Body {
+        int run() throws Exception;
+    }
+
+    /**
+     * The exit status of a benchmark command (shared by bench-mkfs and bench-fuse): 0 done or
+     * skipped (or --help), 2 usage error with the usage text, 1 failure with one line (and the
+     * stack of an unexpected one).
+     */
+    static int exitStatus(String name, Body body, String usage, PrintStream out, PrintStream err) {
         try {
-            return parse(args, out).run();
+            return body.run();
         } catch (UsageException e) {
             if (e.getMessage().isEmpty()) {
-                out.println(usage());
+                out.println(usage);
                 return 0;
             }
-            err.println("bench-mkfs: " + e.getMessage());
-            err.println(usage());
+            err.println(name + ": " + e.getMessage());
+            err.println(usage);
             return 2;
         } catch (Exception | Error e) {
             out.flush();
-            err.println("bench-mkfs: FAILED: " + (e instanceof IOException || e instanceof BenchmarkFailure ? e.getMessage() : e));
+            err.println(name + ": FAILED: " + (e instanceof IOException || e instanceof BenchmarkFailure ? e.getMessage() : e));
             if (!(e instanceof BenchmarkFailure)) {
                 e.printStackTrace(err);
             }
@@ -174,12 +187,7 @@ public final class MkfsBenchmark {
         if (euid != 0) {
             return "needs root (loop mount of the jbtrfs image to compare it with the source, drop_caches); running as uid " + euid;
         }
-        List<String> missing = new ArrayList<>();
-        for (String c : NEEDED_COMMANDS) {
-            if (Cmd.which(c) == null) {
-                missing.add(c);
-            }
-        }
+        List<String> missing = Cmd.missing(NEEDED_COMMANDS);
         if (!missing.isEmpty()) {
             return "command(s) not found: " + String.join(", ", missing) + " (btrfs-progs, util-linux, coreutils)";
         }

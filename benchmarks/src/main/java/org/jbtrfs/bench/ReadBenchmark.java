@@ -148,12 +148,7 @@ public final class ReadBenchmark {
         if (euid != 0) {
             return "needs root (losetup, mount, drop_caches); running as uid " + euid;
         }
-        List<String> missing = new ArrayList<>();
-        for (String c : NEEDED_COMMANDS) {
-            if (Cmd.which(c) == null) {
-                missing.add(c);
-            }
-        }
+        List<String> missing = Cmd.missing(NEEDED_COMMANDS);
         if (!missing.isEmpty()) {
             return "command(s) not found: " + String.join(", ", missing) + " (btrfs-progs, util-linux, findutils, coreutils)";
         }
