@@ -324,8 +324,10 @@ public final class Filesystem implements AutoCloseable {
                     result = c.run(h);
                     trees.throttleDelayedRefs(h);
                 } catch (IOException | RuntimeException | Error e) {
-                    if (h.changed() || !(e instanceof FsException)) {
-                        // A half-done change must never reach the disk (btrfs_abort_transaction).
+                    // A half-done change must never reach the disk (btrfs_abort_transaction); a
+                    // refusal before the first change (an errno, a bad argument) leaves the trees as
+                    // they were and the filesystem writable. A broken invariant (Error) aborts always.
+                    if (h.changed() || e instanceof Error) {
                         trees.transactions().abort(h.transaction(), what + " failed: " + e);
                     }
                     trees.transactions().end(h);
@@ -480,6 +482,7 @@ public final class Filesystem implements AutoCloseable {
 
     /** pwrite(2); returns {@code len}. */
     public int write(InodeId id, long pos, byte[] src, int off, int len) throws IOException {
+        java.util.Objects.checkFromIndexSize(off, len, src.length);
         if (pos < 0 || len < 0 || pos + len < 0) {
             throw new FsException(pos + len < 0 ? Errno.EFBIG : Errno.EINVAL, "write of " + len + " bytes at " + pos);
         }

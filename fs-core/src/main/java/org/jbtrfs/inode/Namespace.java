@@ -175,7 +175,9 @@ public final class Namespace {
             mode |= Attr.S_IFREG; // mknod(2): a zero type means a regular file
             type = Attr.S_IFREG;
         }
-        fileType(type);
+        if (DirItem.fileTypeOfMode(type) == DirItem.FT_UNKNOWN) {
+            throw new FsException(Errno.EINVAL, "mode " + Integer.toOctalString(mode) + " names no file type");
+        }
         long diskRdev = type == Attr.S_IFCHR || type == Attr.S_IFBLK ? kernelRdev(rdev) : 0;
         return newInode(h, dir, name, mode, diskRdev, uid, gid, now, null);
     }

@@ -548,6 +548,9 @@ class NamespaceModelTest {
             });
             expectErrno(Errno.ENODATA, () -> fs.setxattr(f, b("user.y"), b("2"), Namespace.XATTR_REPLACE));
             expectErrno(Errno.ENAMETOOLONG, () -> fs.symlink(root, b("s"), new byte[5000], 0, 0));
+            // Bad arguments are refused like any other request, before anything changed: no abort.
+            expectErrno(Errno.EINVAL, () -> fs.mknod(root, b("badtype"), 0170000 | 0644, 0, 0, 0));
+            assertThrows(IndexOutOfBoundsException.class, () -> fs.write(f, 0, new byte[10], 5, 10));
             assertTrue(fs.isWritable(), "refusals must not abort the transaction");
             assertArrayEquals(b("1"), fs.getxattr(f, "user.x"));
         }
