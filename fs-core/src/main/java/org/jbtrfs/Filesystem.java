@@ -486,14 +486,9 @@ public final class Filesystem implements AutoCloseable {
         if (pos < 0 || len < 0 || pos + len < 0) {
             throw new FsException(pos + len < 0 ? Errno.EFBIG : Errno.EINVAL, "write of " + len + " bytes at " + pos);
         }
+        // The file writer reads the inode item once and refuses directories (EISDIR) and other
+        // non-regular inodes (EINVAL) itself, before it changes anything.
         return change("write", writeItems(len), alignedLength(pos, len), h -> {
-            Attr cur = inodes.getattr(id);
-            if (cur.isDirectory()) {
-                throw new FsException(Errno.EISDIR, "inode " + id + " is a directory");
-            }
-            if (!cur.isRegular()) {
-                throw new FsException(Errno.EINVAL, "inode " + id + " is not a regular file");
-            }
             if (len > 0) {
                 files.write(h, id.root(), id.ino(), pos, src, off, len, now());
             }

@@ -551,6 +551,7 @@ class NamespaceModelTest {
             // Bad arguments are refused like any other request, before anything changed: no abort.
             expectErrno(Errno.EINVAL, () -> fs.mknod(root, b("badtype"), 0170000 | 0644, 0, 0, 0));
             assertThrows(IndexOutOfBoundsException.class, () -> fs.write(f, 0, new byte[10], 5, 10));
+            expectErrno(Errno.EISDIR, () -> fs.write(d, 0, new byte[1], 0, 1));
             assertTrue(fs.isWritable(), "refusals must not abort the transaction");
             assertArrayEquals(b("1"), fs.getxattr(f, "user.x"));
         }
