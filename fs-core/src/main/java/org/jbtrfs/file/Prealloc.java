@@ -3,8 +3,6 @@ package org.jbtrfs.file;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
-import org.jbtrfs.Errno;
-import org.jbtrfs.FsException;
 import org.jbtrfs.ctree.Item;
 import org.jbtrfs.extent.DelayedRefs;
 import org.jbtrfs.format.BlockGroupItem;
@@ -111,6 +109,7 @@ final class Prealloc {
         if (!prepare(op, pos, end, newSize, t, new long[] {pos, end})) {
             long[] run = zeroRun(op, pos, end, t);
             if (run != null) {
+                op.h().markChanged(); // the drop below changes the tree: a failure after it must abort
                 t.nbytes -= extents.drop(op.transid(), op.root(), op.ino(), run[0], run[1], w.refs(op));
                 fill(op, run[0], run[1], t);
             }
@@ -256,20 +255,13 @@ final class Prealloc {
         long maxBytes = MAX_PREALLOC_EXTENT_BYTES;
         long hint = 0;
         for (long cur = s; cur < e; ) {
-            long want = Math.min(e - cur, maxBytes);
-            long bytenr;
-            while (true) {
-                try {
-                    bytenr = trees.reserveExtent(op.transid(), BlockGroupItem.DATA, want, hint);
-                    break;
-                } catch (FsException ex) {
-                    if (ex.errno() != Errno.ENOSPC || want == sectorsize) {
-                        throw ex;
-                    }
-                    want = Math.max(sectorsize, w.alignDown(want / 2));
-                    maxBytes = want; // a fragmented allocator: ask for no more than it last gave
-                }
-            }
+            // A fragmented allocator may give less (halving down to a sector): ask for no more next time.
+            long[] got = trees.reserveDataExtent(op.transid(), Math.min(e - cur, maxBytes), sectorsize, hint);
+            long bytenr = got[0];
+            long want = got[1];
+            maxBytes = want;
+            // Reserved: from here on the trees change, and a failure must abort the transaction.
+            op.h().markChanged();
             long dropped = extents.drop(op.transid(), op.root(), op.ino(), cur, cur + want, refs);
             FileExtentItem fe = FileExtentItem.regular(op.transid(), FileExtentItem.TYPE_PREALLOC, want, 0, bytenr,
                     want, 0, want);
