@@ -7,6 +7,7 @@ public enum Errno {
     EINTR(4, "Interrupted system call"),
     E2BIG(7, "Argument list too long"),
     EIO(5, "Input/output error"),
+    ENXIO(6, "No such device or address"),
     EBADF(9, "Bad file descriptor"),
     EAGAIN(11, "Resource temporarily unavailable"),
     ENOMEM(12, "Cannot allocate memory"),
@@ -31,6 +32,7 @@ public enum Errno {
     ENODATA(61, "No data available"),
     EOVERFLOW(75, "Value too large for defined data type"),
     EOPNOTSUPP(95, "Operation not supported"),
+    ESTALE(116, "Stale file handle"),
     EUCLEAN(117, "Structure needs cleaning");
 
     private final int code;

@@ -164,6 +164,11 @@ public final class Filesystem implements AutoCloseable {
         return reading(() -> inodes.read(id, pos, dst, off, len));
     }
 
+    /** lseek(2) SEEK_DATA ({@code data} true) or SEEK_HOLE from {@code pos}; ENXIO at or past EOF. */
+    public long seek(InodeId id, long pos, boolean data) throws IOException {
+        return reading(() -> inodes.seek(id, pos, data));
+    }
+
     public byte[] readlink(InodeId id) throws IOException {
         return reading(() -> inodes.readlink(id));
     }

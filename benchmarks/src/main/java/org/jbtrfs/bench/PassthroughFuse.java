@@ -40,9 +40,10 @@ import ru.serce.jnrfuse.struct.Statvfs;
  * calls through java.nio, with no state but the open files; what it costs above the host
  * filesystem is the price of FUSE, libfuse2's path API and jnr-ffi, which jbtrfs pays as well.
  *
- * <p>It mounts with the libfuse options jbtrfs mounts with ({@code hard_remove, big_writes, use_ino,
- * attr_timeout=0}, multithreaded, foreground; {@link org.jbtrfs.fuse.MountOptions#fuseArgs}), so
- * the kernel sends both the same requests. It serves getattr/fgetattr, readdir, open, create,
+ * <p>It mounts with libfuse2's usual options for a real filesystem ({@code hard_remove, big_writes,
+ * use_ino}, libfuse's default 1 s attribute and entry caching, multithreaded, foreground). jbtrfs
+ * itself no longer runs on jnr-fuse (it speaks the /dev/fuse protocol, see fs-fuse's
+ * {@code protocol} package), so this is the ceiling of the path-API design it replaced. It serves getattr/fgetattr, readdir, open, create,
  * release, read, write, truncate/ftruncate, unlink, mkdir, rmdir, rename, statfs and fsync; the
  * rest are jnr-fuse's stubs. Not for anything but benchmarks: no symlinks, no ownership, no
  * xattrs, no permission checks of its own (root runs it).
@@ -53,8 +54,8 @@ import ru.serce.jnrfuse.struct.Statvfs;
 public final class PassthroughFuse extends FuseStubFS {
     /** The mount's type in mountinfo: fuse.{@value}. */
     static final String SUBTYPE = "jbtrfs-passthrough";
-    /** The libfuse options: the same as jbtrfs mounts with (see MountOptions.fuseArgs). */
-    static final List<String> FUSE_OPTIONS = List.of("hard_remove", "big_writes", "use_ino", "attr_timeout=0");
+    /** The libfuse options (attribute caching at libfuse's default). */
+    static final List<String> FUSE_OPTIONS = List.of("hard_remove", "big_writes", "use_ino");
     /** Largest read or write libfuse hands over with big_writes (128 KiB); buffers are this big. */
     static final int MAX_IO_BYTES = 1 << 20;
 

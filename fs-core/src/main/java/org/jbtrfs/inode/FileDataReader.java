@@ -5,6 +5,8 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import org.jbtrfs.CorruptImageException;
+import org.jbtrfs.Errno;
+import org.jbtrfs.FsException;
 import org.jbtrfs.InodeId;
 import org.jbtrfs.compress.CompressionType;
 import org.jbtrfs.compress.Decompressor;
@@ -85,6 +87,57 @@ public final class FileDataReader {
             copyExtent(id, fe, start, from, (int) (to - from), dst, off + (int) (from - pos), verify);
         }
         return n;
+    }
+
+    /**
+     * lseek(2) SEEK_DATA ({@code data}) or SEEK_HOLE from {@code pos}, as btrfs answers it
+     * (find_desired_extent in file.c): data is an inline extent or a regular extent with a disk
+     * location; a hole is a range no item covers, an extent with disk_bytenr 0, or a PREALLOC
+     * extent (jbtrfs has no delalloc, so no dirty pages can make a prealloc range data). The end of
+     * the file counts as a hole. ENXIO when {@code pos} is at or past i_size, or, for SEEK_DATA,
+     * when no data follows.
+     */
+    public long seek(long tree, InodeId id, InodeItem inode, long pos, boolean data) throws IOException {
+        long size = inode.size();
+        if (pos < 0 || Long.compareUnsigned(pos, size) >= 0) {
+            throw new FsException(Errno.ENXIO, "offset " + pos + " is at or past the end of " + id);
+        }
+        DiskKey first = new DiskKey(id.ino(), ItemType.EXTENT_DATA, pos);
+        Item before = trees.findAtOrBefore(tree, first);
+        DiskKey from = before != null && before.key().objectid() == id.ino()
+                && before.key().type() == ItemType.EXTENT_DATA ? before.key() : first;
+        // found: the answer once known; holeFrom: for SEEK_HOLE, the first offset not yet known to be data.
+        long[] found = {-1};
+        long[] holeFrom = {pos};
+        trees.scan(tree, from, new DiskKey(id.ino(), ItemType.EXTENT_DATA, -1L), (key, b, o, l) -> {
+            FileExtentItem fe = FileExtentItem.decode(b, o, l);
+            long start = key.offset();
+            long end = start + (fe.isInline() ? fe.ramBytes() : fe.numBytes());
+            boolean isData = fe.isInline() || (fe.type() != FileExtentItem.TYPE_PREALLOC && fe.diskBytenr() != 0);
+            if (end <= holeFrom[0]) {
+                return true; // wholly before the offset asked for
+            }
+            if (data) {
+                if (isData) {
+                    found[0] = Math.max(start, pos);
+                    return false;
+                }
+                return true;
+            }
+            if (!isData || start > holeFrom[0]) {
+                found[0] = holeFrom[0]; // a hole extent, or a gap before this data extent
+                return false;
+            }
+            holeFrom[0] = end;
+            return start < size;
+        });
+        if (data) {
+            if (found[0] < 0 || found[0] >= size) {
+                throw new FsException(Errno.ENXIO, "no data after offset " + pos + " in " + id);
+            }
+            return found[0];
+        }
+        return Math.min(found[0] >= 0 ? found[0] : holeFrom[0], size);
     }
 
     /** EXTENT_DATA items that may overlap [pos, pos+len): the one at or before pos, then the rest. */

@@ -264,6 +264,15 @@ public final class InodeReader {
         return data.read(tree(id), id, i, pos, dst, off, len);
     }
 
+    /** lseek SEEK_DATA ({@code data}) or SEEK_HOLE; see {@link FileDataReader#seek}. */
+    public long seek(InodeId id, long pos, boolean data) throws IOException {
+        InodeItem i = inodeItem(id);
+        if ((i.mode() & Attr.S_IFMT) == Attr.S_IFDIR) {
+            throw new FsException(Errno.EISDIR, "inode " + id + " is a directory");
+        }
+        return this.data.seek(tree(id), id, i, pos, data);
+    }
+
     /** The target of a symlink (its inline data), or EINVAL for other inodes. */
     public byte[] readlink(InodeId id) throws IOException {
         InodeItem i = inodeItem(id);

@@ -23,7 +23,7 @@ import org.jbtrfs.OpenOptions;
  *   <li>Open the {@link Filesystem} (orphans of a crash are cleaned here) and mount it.</li>
  *   <li>Serve until unmounted. SIGTERM or SIGINT unmount first (shutdown hook), so the close
  *       below still happens.</li>
- *   <li>After the unmount: the last commit and close (in the adapter's destroy), then the lock is
+ *   <li>After the unmount: the last commit and close (when the session ends), then the lock is
  *       released. {@code jbtrfs umount} waits for this lock, so a remount never sees a torn image.</li>
  * </ol>
  */
@@ -52,10 +52,8 @@ public final class FuseDaemon {
                 }
             }, "jbtrfs-unmount-at-exit");
             Runtime.getRuntime().addShutdownHook(hook);
+            // The session closes the filesystem after the unmount; a LEAK found there fails the wait.
             mount.awaitEnd(java.time.Duration.ofDays(365 * 100));
-            if (!mount.adapter().destroyed().isDone()) {
-                fs.close();
-            }
             try {
                 Runtime.getRuntime().removeShutdownHook(hook);
             } catch (IllegalStateException e) {

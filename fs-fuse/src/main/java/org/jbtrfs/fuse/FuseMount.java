@@ -6,26 +6,28 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.logging.Logger;
 import org.jbtrfs.Filesystem;
+import org.jbtrfs.fuse.protocol.DevFuse;
+import org.jbtrfs.fuse.protocol.FuseAbi;
+import org.jbtrfs.fuse.protocol.FuseSession;
 
 /**
- * One live FUSE mount of a {@link Filesystem}: libfuse's loop runs on a thread of its own
- * (multithreaded: libfuse serves requests from several worker threads).
+ * One live FUSE mount of a {@link Filesystem}: a /dev/fuse connection ({@link DevFuse}) served by a
+ * {@link FuseSession} whose workers run the {@link JbtrfsFuse} adapter.
  *
  * <h2>Lifecycle</h2>
  * <ol>
- *   <li>{@link #start} runs {@code fuse_main} (foreground, multithreaded) on the thread
- *       "jbtrfs-fuse" and returns when the kernel has sent FUSE_INIT (the mount is live), or
- *       throws when fuse_main ended first (bad mount point, no /dev/fuse, ...).</li>
+ *   <li>{@link #start} mounts (mount(2) as root, fusermount3 otherwise), starts the workers and
+ *       returns when the kernel's INIT is answered (the mount is live), or throws (bad mount
+ *       point, no /dev/fuse, ...) after closing the filesystem.</li>
  *   <li>The mount serves until someone unmounts it: {@link #unmount} (fusermount -u),
  *       {@code jbtrfs umount}, {@code umount} or {@code fusermount -u} from a shell.</li>
- *   <li>After the unmount libfuse calls destroy, where the adapter closes the filesystem (the
- *       last commit); then fuse_main returns and {@link #awaitEnd} returns.</li>
+ *   <li>After the unmount every worker's read ends with ENODEV; the last one closes the filesystem
+ *       (the last commit) and {@link #awaitEnd} returns.</li>
  * </ol>
  */
 public final class FuseMount implements AutoCloseable {
@@ -35,20 +37,28 @@ public final class FuseMount implements AutoCloseable {
     public static final Duration MOUNT_TIMEOUT = Duration.ofSeconds(30);
     /** How long an unmount waits for the last commit and close. */
     public static final Duration CLOSE_TIMEOUT = Duration.ofMinutes(5);
+    /** Worker threads: enough that requests waiting (fsync, a reservation ticket) do not stall the rest. */
+    public static final int WORKER_THREADS = 8;
+    /** The largest read and write the kernel sends: 1 MiB (FUSE_MAX_PAGES, 256 pages). */
+    public static final int MAX_WRITE = 1 << 20;
+    /** What we ask of the kernel at INIT: see {@link FuseAbi} for each flag. */
+    static final int INIT_FLAGS = FuseAbi.ASYNC_READ | FuseAbi.BIG_WRITES | FuseAbi.MAX_PAGES
+            | FuseAbi.PARALLEL_DIROPS | FuseAbi.DO_READDIRPLUS | FuseAbi.READDIRPLUS_AUTO | FuseAbi.CACHE_SYMLINKS
+            | FuseAbi.ASYNC_DIO;
     private static final Logger LOG = Logger.getLogger(FuseMount.class.getName());
 
     private final JbtrfsFuse fuse;
+    private final FuseSession session;
     private final Path mountPoint;
-    private final CompletableFuture<Void> ended;
     private final RemountWatcher remounts;
 
-    private FuseMount(JbtrfsFuse fuse, Path mountPoint, CompletableFuture<Void> ended, RemountWatcher remounts) {
+    private FuseMount(JbtrfsFuse fuse, FuseSession session, Path mountPoint, RemountWatcher remounts) {
         this.fuse = fuse;
+        this.session = session;
         this.mountPoint = mountPoint;
-        this.ended = ended;
         this.remounts = remounts;
         // When the mount ends (unmounted, by anyone) the watcher has nothing left to follow.
-        ended.whenComplete((v, e) -> remounts.stop());
+        session.ended().whenComplete((v, e) -> remounts.stop());
     }
 
     /** Remounts ({@code mount -o remount,ro|rw}) the daemon has followed so far. */
@@ -56,38 +66,39 @@ public final class FuseMount implements AutoCloseable {
         return remounts.remounts();
     }
 
+    /** The session serving the mount (for its counters). */
+    public FuseSession session() {
+        return session;
+    }
+
     /**
      * Mounts {@code fs} (which the mount then owns) at {@code mountPoint} with the options of
      * {@code options} for {@code image}; returns once the mount is live.
      */
     public static FuseMount start(Filesystem fs, Path image, Path mountPoint, MountOptions options) throws IOException {
-        JbtrfsFuse fuse = new JbtrfsFuse(fs);
+        JbtrfsFuse fuse = new JbtrfsFuse(fs, options.timeouts());
         Path mnt = mountPoint.toAbsolutePath().normalize();
-        String[] args = options.fuseArgs(image).toArray(String[]::new);
-        CompletableFuture<Void> ended = new CompletableFuture<>();
-        Thread t = new Thread(() -> {
-            try {
-                fuse.mount(mnt, true, false, args);
-                ended.complete(null);
-            } catch (Throwable e) {
-                ended.completeExceptionally(e);
-            }
-        }, "jbtrfs-fuse");
-        t.start();
+        DevFuse dev;
         try {
-            CompletableFuture.anyOf(fuse.initialized(), ended).get(MOUNT_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            dev = DevFuse.mount(image.toAbsolutePath().toString(), mnt.toString(), FS_TYPE, options.mountFlags(),
+                    options.kernelOptions());
+        } catch (IOException | RuntimeException e) {
+            fs.close();
+            throw new IOException("cannot mount " + image + " at " + mnt + ": " + e.getMessage(), e);
+        }
+        FuseSession session = FuseSession.start(dev, fuse,
+                new FuseSession.Config(WORKER_THREADS, MAX_WRITE, INIT_FLAGS), "jbtrfs-fuse");
+        try {
+            session.initialized().get(MOUNT_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+            unmount(mnt, true);
             throw new IOException("interrupted while mounting " + mnt, e);
-        } catch (ExecutionException e) {
-            fs.close();
-            throw new IOException("cannot mount " + image + " at " + mnt + ": " + e.getCause().getMessage(), e.getCause());
-        } catch (TimeoutException e) {
-            throw new IOException("the kernel did not initialize the mount at " + mnt + " within " + MOUNT_TIMEOUT);
-        }
-        if (!fuse.initialized().isDone()) {
-            fs.close();
-            throw new IOException("cannot mount " + image + " at " + mnt + " (libfuse gave up; see its message above)");
+        } catch (ExecutionException | TimeoutException e) {
+            // Nothing can use the mount: detach it; the workers end and close the filesystem.
+            unmount(mnt, true);
+            throw new IOException("the kernel did not initialize the mount at " + mnt + " within " + MOUNT_TIMEOUT
+                    + (e.getCause() != null ? ": " + e.getCause().getMessage() : ""), e);
         }
         RemountWatcher watcher = new RemountWatcher(fs, mnt, options.readOnly());
         fuse.setFollowRemount(() -> {
@@ -99,7 +110,7 @@ public final class FuseMount implements AutoCloseable {
             }
         });
         watcher.start();
-        return new FuseMount(fuse, mnt, ended, watcher);
+        return new FuseMount(fuse, session, mnt, watcher);
     }
 
     public Path mountPoint() {
@@ -110,18 +121,15 @@ public final class FuseMount implements AutoCloseable {
         return fuse;
     }
 
-    /** Whether libfuse's loop has ended (unmounted). */
+    /** Whether the connection has ended (unmounted) and the filesystem is closed. */
     public boolean isEnded() {
-        return ended.isDone();
+        return session.ended().isDone();
     }
 
     /** Waits until the mount has ended and the filesystem is closed; rethrows a failure to close. */
     public void awaitEnd(Duration timeout) throws IOException {
         try {
-            ended.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-            if (fuse.initialized().isDone()) {
-                fuse.destroyed().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-            }
+            session.ended().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted waiting for the unmount of " + mountPoint, e);
@@ -134,7 +142,7 @@ public final class FuseMount implements AutoCloseable {
 
     /** Unmounts (fusermount -u) and waits for the last commit and close. */
     public void unmount() throws IOException {
-        if (!ended.isDone()) {
+        if (!isEnded()) {
             unmount(mountPoint, false);
         }
         awaitEnd(CLOSE_TIMEOUT);
@@ -143,7 +151,7 @@ public final class FuseMount implements AutoCloseable {
     /** Unmounts, lazily if a plain unmount fails (busy): tests call this in finally. */
     @Override
     public void close() throws IOException {
-        if (!ended.isDone()) {
+        if (!isEnded()) {
             try {
                 unmount(mountPoint, false);
             } catch (IOException e) {

@@ -2,17 +2,13 @@ package org.jbtrfs.fuse;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.time.Instant;
-import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BooleanSupplier;
 import java.util.logging.Level;
 import java.util.logging.Logger;
-import jnr.ffi.Pointer;
-import jnr.ffi.Struct;
 import org.jbtrfs.Attr;
 import org.jbtrfs.CorruptImageException;
 import org.jbtrfs.DirEntry;
@@ -23,122 +19,71 @@ import org.jbtrfs.InodeId;
 import org.jbtrfs.SetAttr;
 import org.jbtrfs.StatFs;
 import org.jbtrfs.format.Timespec;
-import ru.serce.jnrfuse.FuseFillDir;
-import ru.serce.jnrfuse.FuseStubFS;
-import ru.serce.jnrfuse.struct.FileStat;
-import ru.serce.jnrfuse.struct.FuseFileInfo;
-import ru.serce.jnrfuse.struct.Statvfs;
+import org.jbtrfs.fuse.protocol.FuseAbi;
+import org.jbtrfs.fuse.protocol.FuseReply;
+import org.jbtrfs.fuse.protocol.FuseRequest;
+import org.jbtrfs.fuse.protocol.FuseSession;
 
 /**
- * The FUSE frontend: libfuse2's path API (through jnr-fuse) mapped one to one onto
- * {@link Filesystem} calls. It keeps no filesystem state of its own.
+ * The FUSE frontend: each kernel request (by node id, see {@link NodeTable}) mapped one to one
+ * onto a {@link Filesystem} call. It keeps no filesystem state of its own beyond the node ids the
+ * kernel holds and the open file handles.
  *
  * <h2>How a request is served</h2>
  * <ol>
- *   <li>The path libfuse hands over is resolved to an {@link InodeId} by
- *       {@link Filesystem#resolve(String)} on every call (no symlink followed in the last
- *       component; the kernel already followed the others). Nothing path-shaped is cached, so
- *       nothing can go stale after a rename or unlink.</li>
- *   <li>Open files are keyed by inode: {@code open}/{@code create} put the {@link InodeId} into
- *       {@link #handles} under a fresh {@code fh}, and every call that comes with a file handle
- *       uses it instead of the path. With {@code -o hard_remove} and {@code flag_nullpath_ok}
- *       libfuse passes a null path for an unlinked open file; its reads, writes and fstat still
- *       work through the handle until {@code release} (fs-core keeps the inode as an orphan while
- *       {@link Filesystem#open(InodeId)} counts it open).</li>
- *   <li>Exactly one {@link Filesystem} call does the work; its result fills the reply.</li>
- *   <li>Errors: {@link FsException} replies {@code -errno}; {@link CorruptImageException} and any
- *       other failure reply {@code -EIO} and are logged (other failures with their stack). No
- *       exception ever crosses into native code, so a bug fails one request, not the daemon.</li>
+ *   <li>The header's node id names the inode ({@link NodeTable#inode}); names come as bytes and
+ *       go to fs-core as bytes (no charset on the way).</li>
+ *   <li>Exactly one {@link Filesystem} call does the work; its result fills the reply. Replies that
+ *       name an inode count one kernel lookup of it.</li>
+ *   <li>Errors: {@link FsException} replies its errno; {@link CorruptImageException} and other
+ *       failures reply EIO and are logged.</li>
  * </ol>
  *
- * <p>Owner of new inodes: the caller's uid and gid from the FUSE context; in a directory with
- * S_ISGID the gid is the directory's and a new directory keeps S_ISGID (inode_init_owner() in
- * fs/inode.c), which the kernel leaves to the filesystem under FUSE.
- *
- * <p>Not yet: renameat2 flags (libfuse2's path API has no RENAME2), lseek SEEK_DATA/SEEK_HOLE,
- * FUSE interrupts.
+ * <p>The kernel caches attributes and names for {@link Timeouts}; that is safe because every
+ * change comes through this mount (the daemon holds the image locked) and the kernel drops what a
+ * change of its own makes stale (a hard link's other names share the node, so its link count is
+ * right everywhere). Permissions are the kernel's ({@code default_permissions}). Owner of new
+ * inodes: the caller's uid and gid; in a directory with S_ISGID the gid is the directory's and a
+ * new directory keeps S_ISGID (inode_init_owner() in fs/inode.c), which FUSE leaves to us.
  */
-public final class JbtrfsFuse extends FuseStubFS {
+public final class JbtrfsFuse implements FuseSession.Handler {
     private static final Logger LOG = Logger.getLogger(JbtrfsFuse.class.getName());
 
-    /** Linux errno numbers libfuse expects negated; taken from {@link Errno} where it has them. */
-    private static final int EIO = Errno.EIO.code();
-    private static final int ERANGE = Errno.ERANGE.code();
-    private static final int EBADF = Errno.EBADF.code();
-    private static final int EOPNOTSUPP = Errno.EOPNOTSUPP.code();
-
-    /** utimensat(2) special nanosecond values (linux/stat.h). */
-    private static final long UTIME_NOW = (1L << 30) - 1;
-    private static final long UTIME_OMIT = (1L << 30) - 2;
-
     private static final int S_ISGID = 02000;
+    /** lseek(2) whence values the kernel passes on. */
+    private static final int SEEK_DATA = 3;
+    private static final int SEEK_HOLE = 4;
+    /** Directory entries fetched from fs-core per step while filling a READDIR reply. */
+    private static final int READDIR_BATCH = 64;
+    /** renameat2 flags fs-core knows (RENAME_NOREPLACE | RENAME_EXCHANGE). */
+    private static final int RENAME_FLAGS = 1 | 2;
 
-    /** How many directory entries one fs-core readdir call fetches. */
-    private static final int READDIR_BATCH = 256;
-
-    /** The largest read libfuse asks for (max_read is 128 KiB; big_writes caps writes the same). */
-    private static final int MAX_IO_BYTES = 1 << 20;
-
-    private final Filesystem fs;
-    /** Open file handles: fh → inode. Entries live from open/create to release. */
-    private final ConcurrentHashMap<Long, InodeId> handles = new ConcurrentHashMap<>();
-    private final AtomicLong nextFh = new AtomicLong(1);
-    /** Completes when the kernel has sent FUSE_INIT: the mount is live. */
-    private final CompletableFuture<Void> initialized = new CompletableFuture<>();
-    /** Completes when FUSE_DESTROY has run and the filesystem is closed (or failed to close). */
-    private final CompletableFuture<Void> destroyed = new CompletableFuture<>();
-
-    /**
-     * An adapter serving {@code fs}; it takes ownership: destroy (after unmount) closes it.
-     */
-    public JbtrfsFuse(Filesystem fs) {
-        this.fs = fs;
-        // struct fuse_operations' bit field: flag_nullpath_ok (bit 0), so that operations on an
-        // unlinked open file (hard_remove) reach us with a null path instead of failing ENOENT.
-        Pointer ops = Struct.getMemory(fuseOperations);
-        int at = flagsOffset();
-        ops.putInt(at, ops.getInt(at) | 1);
+    /** How long the kernel may trust what we reply: names, attributes, and "no such name". */
+    public record Timeouts(double entrySeconds, double attrSeconds, double negativeSeconds) {
+        public static final Timeouts DEFAULT = new Timeouts(10, 10, 10);
     }
 
+    private final Filesystem fs;
+    private final NodeTable nodes;
+    private final Timeouts timeouts;
+    /** Open file handles: fh → inode. Entries live from OPEN/CREATE to RELEASE. */
+    private final ConcurrentHashMap<Long, InodeId> handles = new ConcurrentHashMap<>();
+    private final AtomicLong nextFh = new AtomicLong(1);
     /**
-     * Offset of the flags word in struct fuse_operations. jnr-fuse declares it as a Padding
-     * member, whose offset() jnr-ffi keeps package-private; reflection reads it.
+     * Asked when a change met EROFS on a filesystem remounted read-only: whether the mount is
+     * read-write again (and the filesystem now follows it), so the change may be retried.
      */
-    private int flagsOffset() {
-        try {
-            java.lang.reflect.Method m = null;
-            Object member = fuseOperations.flag_nullpath_ok;
-            Class<?> c = member.getClass();
-            while (m == null && c != null) {
-                for (java.lang.reflect.Method d : c.getDeclaredMethods()) {
-                    if (d.getName().equals("offset") && d.getParameterCount() == 0) {
-                        m = d;
-                    }
-                }
-                c = c.getSuperclass();
-            }
-            if (m == null) {
-                throw new IllegalStateException("jnr-ffi Struct member has no offset()");
-            }
-            m.setAccessible(true);
-            return (int) (long) (Long) m.invoke(member);
-        } catch (ReflectiveOperationException e) {
-            throw new IllegalStateException("cannot find fuse_operations' flags in jnr-fuse's layout", e);
-        }
+    private volatile BooleanSupplier followRemount = () -> false;
+
+    /** An adapter serving {@code fs}; it takes ownership: destroy (after unmount) closes it. */
+    public JbtrfsFuse(Filesystem fs, Timeouts timeouts) {
+        this.fs = fs;
+        this.timeouts = timeouts;
+        this.nodes = new NodeTable(fs.root());
     }
 
     public Filesystem filesystem() {
         return fs;
-    }
-
-    /** Completes when the kernel has initialized the connection (the mount is live). */
-    public CompletableFuture<Void> initialized() {
-        return initialized;
-    }
-
-    /** Completes when the filesystem was closed after unmount. */
-    public CompletableFuture<Void> destroyed() {
-        return destroyed;
     }
 
     /** Number of open FUSE file handles (for tests and the leak report at close). */
@@ -146,95 +91,222 @@ public final class JbtrfsFuse extends FuseStubFS {
         return handles.size();
     }
 
-    // ---- plumbing -------------------------------------------------------------------------
-
-    @FunctionalInterface
-    private interface Op {
-        int run() throws IOException;
+    /** Number of inodes the kernel holds node ids for (the root included). */
+    public int knownNodes() {
+        return nodes.size();
     }
 
-    /** Runs one operation and turns every failure into a negative errno. */
-    /**
-     * Asked when a change met EROFS on a filesystem remounted read-only: whether the mount is
-     * read-write again (and the filesystem now follows it), so the change may be retried.
-     */
-    private volatile java.util.function.BooleanSupplier followRemount = () -> false;
-
-    void setFollowRemount(java.util.function.BooleanSupplier f) {
+    void setFollowRemount(BooleanSupplier f) {
         this.followRemount = f;
     }
 
-    private int call(String what, String path, Op op) {
+    @Override
+    public void destroy() throws IOException {
+        if (!handles.isEmpty()) {
+            LOG.warning("unmounted with " + handles.size() + " open file handles");
+        }
+        fs.close();
+    }
+
+    // ---- dispatch -------------------------------------------------------------------------
+
+    @FunctionalInterface
+    private interface Op {
+        void run(FuseRequest rq, FuseReply r) throws IOException;
+    }
+
+    @Override
+    public void serve(FuseRequest rq, FuseReply r) {
+        Op op = switch (rq.opcode()) {
+            case FuseAbi.LOOKUP -> this::lookup;
+            case FuseAbi.FORGET -> this::forget;
+            case FuseAbi.BATCH_FORGET -> this::batchForget;
+            case FuseAbi.GETATTR -> this::getattr;
+            case FuseAbi.SETATTR -> this::setattr;
+            case FuseAbi.READLINK -> this::readlink;
+            case FuseAbi.SYMLINK -> this::symlink;
+            case FuseAbi.MKNOD -> this::mknod;
+            case FuseAbi.MKDIR -> this::mkdir;
+            case FuseAbi.UNLINK -> (q, p) -> {
+                fs.unlink(node(q), q.cstring(0));
+                p.ok();
+            };
+            case FuseAbi.RMDIR -> (q, p) -> {
+                fs.rmdir(node(q), q.cstring(0));
+                p.ok();
+            };
+            case FuseAbi.RENAME -> (q, p) -> rename(q, p, 8, 0);
+            case FuseAbi.RENAME2 -> (q, p) -> rename(q, p, 16, q.u32(8));
+            case FuseAbi.LINK -> this::link;
+            case FuseAbi.OPEN -> this::open;
+            case FuseAbi.CREATE -> this::create;
+            case FuseAbi.READ -> this::read;
+            case FuseAbi.WRITE -> this::write;
+            case FuseAbi.RELEASE -> this::release;
+            case FuseAbi.STATFS -> this::statfs;
+            case FuseAbi.FLUSH, FuseAbi.RELEASEDIR -> (q, p) -> p.ok(); // nothing is buffered above fs-core
+            case FuseAbi.FSYNC, FuseAbi.FSYNCDIR, FuseAbi.SYNCFS -> (q, p) -> {
+                fs.sync();
+                p.ok();
+            };
+            case FuseAbi.OPENDIR -> this::opendir;
+            case FuseAbi.READDIR -> (q, p) -> readdir(q, p, false);
+            case FuseAbi.READDIRPLUS -> (q, p) -> readdir(q, p, true);
+            case FuseAbi.SETXATTR -> this::setxattr;
+            case FuseAbi.GETXATTR -> this::getxattr;
+            case FuseAbi.LISTXATTR -> this::listxattr;
+            case FuseAbi.REMOVEXATTR -> (q, p) -> {
+                fs.removexattr(node(q), q.cstring(0));
+                p.ok();
+            };
+            case FuseAbi.FALLOCATE -> this::fallocate;
+            case FuseAbi.LSEEK -> this::lseek;
+            default -> null;
+        };
+        if (op == null) {
+            r.error(Errno.ENOSYS.code()); // the kernel stops asking (locks, ioctl, poll, bmap, copy_file_range)
+            return;
+        }
+        call(op, rq, r);
+    }
+
+    private void call(Op op, FuseRequest rq, FuseReply r) {
         try {
             try {
-                return op.run();
+                op.run(rq, r);
             } catch (FsException e) {
                 // `mount -o remount,rw` changed the VFS flag before the watcher saw it: follow now.
-                if (e.errno() == Errno.EROFS && fs.isReadOnly() && followRemount.getAsBoolean()) {
-                    return op.run();
+                if (e.errno() == Errno.EROFS && !r.isAnswered() && fs.isReadOnly() && followRemount.getAsBoolean()) {
+                    op.run(rq, r);
+                } else {
+                    throw e;
                 }
-                throw e;
             }
         } catch (FsException e) {
-            return -e.errno().code();
+            r.error(e.errno().code());
         } catch (CorruptImageException e) {
-            LOG.severe(what + " " + path + ": the image is damaged: " + e.getMessage());
-            return -EIO;
+            LOG.severe(FuseAbi.opcodeName(rq.opcode()) + " on node " + rq.nodeid() + ": the image is damaged: " + e.getMessage());
+            r.error(Errno.EIO.code());
         } catch (IOException e) {
-            LOG.log(Level.SEVERE, what + " " + path + " failed", e);
-            return -EIO;
-        } catch (Throwable e) {
-            LOG.log(Level.SEVERE, what + " " + path + ": internal error", e);
-            return -EIO;
+            LOG.log(Level.SEVERE, FuseAbi.opcodeName(rq.opcode()) + " on node " + rq.nodeid() + " failed", e);
+            r.error(Errno.EIO.code());
         }
     }
 
-    private InodeId node(String path) throws IOException {
-        if (path == null) {
-            throw new FsException(Errno.ENOENT, "no path");
-        }
-        return fs.resolve(path);
+    private InodeId node(FuseRequest rq) throws FsException {
+        return nodes.inode(rq.nodeid());
     }
 
-    /** The inode behind a file handle when there is one, else behind the path. */
-    private InodeId node(String path, FuseFileInfo fi) throws IOException {
-        if (fi != null) {
-            long fh = fi.fh.get();
-            if (fh != 0) {
-                InodeId id = handles.get(fh);
-                if (id == null) {
-                    throw new FsException(Errno.EBADF, "no open file handle " + fh);
-                }
-                return id;
+    /** The inode of an open file handle; the request's node when the handle is unknown. */
+    private InodeId handle(FuseRequest rq, long fh) throws FsException {
+        InodeId id = handles.get(fh);
+        return id != null ? id : node(rq);
+    }
+
+    // ---- replies --------------------------------------------------------------------------
+
+    private static long seconds(double s) {
+        return (long) s;
+    }
+
+    private static int nanos(double s) {
+        return (int) ((s - Math.floor(s)) * 1e9);
+    }
+
+    private void putAttr(ByteBuffer b, Attr a) {
+        b.putLong(a.ino());
+        b.putLong(a.size());
+        b.putLong(a.blocks());
+        b.putLong(a.atime().sec());
+        b.putLong(a.mtime().sec());
+        b.putLong(a.ctime().sec());
+        b.putInt(a.atime().nsec());
+        b.putInt(a.mtime().nsec());
+        b.putInt(a.ctime().nsec());
+        b.putInt(a.mode());
+        b.putInt((int) Math.min(a.nlink(), 0xffffffffL));
+        b.putInt(a.uid());
+        b.putInt(a.gid());
+        b.putInt((int) a.rdev()); // new_encode_dev: glibc's dev_t for the 32-bit range
+        b.putInt(a.blksize());
+        b.putInt(0);
+    }
+
+    /** fuse_entry_out for {@code a} under {@code nodeid} (0: a cached "no such name"). */
+    private void putEntry(ByteBuffer b, long nodeid, Attr a) {
+        double entry = nodeid == 0 ? timeouts.negativeSeconds() : timeouts.entrySeconds();
+        b.putLong(nodeid);
+        b.putLong(0); // generation: node ids are never reused
+        b.putLong(seconds(entry));
+        b.putLong(seconds(timeouts.attrSeconds()));
+        b.putInt(nanos(entry));
+        b.putInt(nanos(timeouts.attrSeconds()));
+        if (a == null) {
+            for (int i = 0; i < FuseAbi.ATTR_SIZE / 8; i++) {
+                b.putLong(0);
             }
+        } else {
+            putAttr(b, a);
         }
-        return node(path);
     }
 
-    /** A path's directory and last name. */
-    private record Entry(InodeId dir, byte[] name) {
+    /** Replies a fuse_entry_out naming {@code id}, counting the kernel's lookup of it. */
+    private void replyEntry(FuseReply r, InodeId id) throws IOException {
+        Attr a = fs.getattr(id);
+        long nodeid = nodes.remember(id);
+        putEntry(r.begin(), nodeid, a);
+        if (!r.send()) {
+            nodes.forget(nodeid, 1); // the kernel never saw it
+        }
     }
 
-    private Entry entry(String path) throws IOException {
-        if (path == null) {
-            throw new FsException(Errno.ENOENT, "no path");
+    private void replyAttr(FuseReply r, Attr a) {
+        ByteBuffer b = r.begin();
+        b.putLong(seconds(timeouts.attrSeconds()));
+        b.putInt(nanos(timeouts.attrSeconds()));
+        b.putInt(0);
+        putAttr(b, a);
+        r.send();
+    }
+
+    // ---- names ----------------------------------------------------------------------------
+
+    private void lookup(FuseRequest rq, FuseReply r) throws IOException {
+        InodeId id;
+        try {
+            id = fs.lookup(node(rq), rq.cstring(0));
+        } catch (FsException e) {
+            if (e.errno() != Errno.ENOENT || timeouts.negativeSeconds() <= 0) {
+                throw e;
+            }
+            putEntry(r.begin(), 0, null); // the kernel caches the absence; a create here goes through it
+            r.send();
+            return;
         }
-        int slash = path.lastIndexOf('/');
-        String parent = slash <= 0 ? "/" : path.substring(0, slash);
-        byte[] name = path.substring(slash + 1).getBytes(StandardCharsets.UTF_8);
-        if (name.length == 0) {
-            throw new FsException(Errno.EEXIST, "the root has no name");
+        replyEntry(r, id);
+    }
+
+    /** fuse_forget_in: 0 nlookup u64. No reply. */
+    private void forget(FuseRequest rq, FuseReply r) {
+        nodes.forget(rq.nodeid(), rq.u64(0));
+        r.none();
+    }
+
+    /** fuse_batch_forget_in: 0 count u32 · 4 dummy; then count × (nodeid u64, nlookup u64). No reply. */
+    private void batchForget(FuseRequest rq, FuseReply r) {
+        int count = rq.u32(0);
+        for (int i = 0; i < count; i++) {
+            nodes.forget(rq.u64(8 + 16 * i), rq.u64(16 + 16 * i));
         }
-        return new Entry(fs.resolve(parent), name);
+        r.none();
     }
 
     /** Owner and mode of a new inode in {@code dir}: caller's ids, or the directory's group when it is setgid. */
     private record Owner(int uid, int gid, int mode) {
     }
 
-    private Owner owner(InodeId dir, int mode) throws IOException {
-        int uid = (int) getContext().uid.get();
-        int gid = (int) getContext().gid.get();
+    private Owner owner(FuseRequest rq, InodeId dir, int mode) throws IOException {
+        int gid = rq.gid();
         Attr d = fs.getattr(dir);
         if ((d.mode() & S_ISGID) != 0) {
             gid = d.gid();
@@ -242,8 +314,114 @@ public final class JbtrfsFuse extends FuseStubFS {
                 mode |= S_ISGID;
             }
         }
-        return new Owner(uid, gid, mode);
+        return new Owner(rq.uid(), gid, mode);
     }
+
+    /** fuse_mknod_in: 0 mode · 4 rdev (new_encode_dev) · 8 umask · 12 padding (u32); name at 16. */
+    private void mknod(FuseRequest rq, FuseReply r) throws IOException {
+        InodeId dir = node(rq);
+        Owner o = owner(rq, dir, rq.u32(0));
+        long rdev = rq.u32(4) & 0xffffffffL;
+        replyEntry(r, fs.mknod(dir, rq.cstring(16), o.mode(), rdev, o.uid(), o.gid()));
+    }
+
+    /** fuse_mkdir_in: 0 mode · 4 umask (u32); name at 8. */
+    private void mkdir(FuseRequest rq, FuseReply r) throws IOException {
+        InodeId dir = node(rq);
+        Owner o = owner(rq, dir, Attr.S_IFDIR | (rq.u32(0) & 07777));
+        replyEntry(r, fs.mkdir(dir, rq.cstring(8), o.mode() & 07777, o.uid(), o.gid()));
+    }
+
+    /** The name, then the target, both NUL-terminated. */
+    private void symlink(FuseRequest rq, FuseReply r) throws IOException {
+        InodeId dir = node(rq);
+        byte[] name = rq.cstring(0);
+        byte[] target = rq.cstring(name.length + 1);
+        Owner o = owner(rq, dir, Attr.S_IFLNK | 0777);
+        replyEntry(r, fs.symlink(dir, name, target, o.uid(), o.gid()));
+    }
+
+    /** fuse_link_in: 0 oldnodeid u64; the new name at 8. The node is the new parent. */
+    private void link(FuseRequest rq, FuseReply r) throws IOException {
+        InodeId target = nodes.inode(rq.u64(0));
+        fs.link(target, node(rq), rq.cstring(8));
+        replyEntry(r, target);
+    }
+
+    /**
+     * fuse_rename_in: 0 newdir u64; names at 8. fuse_rename2_in: 0 newdir u64 · 8 flags u32 ·
+     * 12 padding; names at 16. The node is the old parent.
+     */
+    private void rename(FuseRequest rq, FuseReply r, int namesAt, int flags) throws IOException {
+        if ((flags & ~RENAME_FLAGS) != 0) {
+            throw new FsException(Errno.EINVAL, "rename flags " + flags + " (RENAME_WHITEOUT is not supported)");
+        }
+        InodeId newDir = nodes.inode(rq.u64(0));
+        byte[] oldName = rq.cstring(namesAt);
+        byte[] newName = rq.cstring(namesAt + oldName.length + 1);
+        fs.rename(node(rq), oldName, newDir, newName, flags);
+        r.ok();
+    }
+
+    // ---- attributes -----------------------------------------------------------------------
+
+    /** fuse_getattr_in: 0 getattr_flags · 4 dummy (u32) · 8 fh u64. The node is enough, even unlinked. */
+    private void getattr(FuseRequest rq, FuseReply r) throws IOException {
+        replyAttr(r, fs.getattr(node(rq)));
+    }
+
+    /**
+     * fuse_setattr_in: 0 valid · 4 padding (u32) · 8 fh · 16 size · 24 lock_owner · 32 atime ·
+     * 40 mtime · 48 ctime (u64) · 56 atimensec · 60 mtimensec · 64 ctimensec · 68 mode · 72 unused
+     * · 76 uid · 80 gid · 84 unused (u32).
+     */
+    private void setattr(FuseRequest rq, FuseReply r) throws IOException {
+        int valid = rq.u32(0);
+        InodeId id = (valid & FuseAbi.FATTR_FH) != 0 ? handle(rq, rq.u64(8)) : node(rq);
+        Integer mode = (valid & FuseAbi.FATTR_MODE) != 0 ? rq.u32(68) & 07777 : null;
+        Integer uid = (valid & FuseAbi.FATTR_UID) != 0 ? rq.u32(76) : null;
+        Integer gid = (valid & FuseAbi.FATTR_GID) != 0 ? rq.u32(80) : null;
+        Long size = (valid & FuseAbi.FATTR_SIZE) != 0 ? rq.u64(16) : null;
+        Timespec atime = time(rq, valid, FuseAbi.FATTR_ATIME, FuseAbi.FATTR_ATIME_NOW, 32, 56);
+        Timespec mtime = time(rq, valid, FuseAbi.FATTR_MTIME, FuseAbi.FATTR_MTIME_NOW, 40, 60);
+        Timespec ctime = (valid & FuseAbi.FATTR_CTIME) != 0 ? new Timespec(rq.u64(48), rq.u32(64)) : null;
+        Attr a = fs.setattr(id, new SetAttr(mode, uid, gid, size, atime, mtime, ctime));
+        replyAttr(r, a);
+    }
+
+    private static Timespec time(FuseRequest rq, int valid, int set, int setNow, int secAt, int nsecAt) {
+        if ((valid & setNow) != 0) {
+            Instant n = Instant.now();
+            return new Timespec(n.getEpochSecond(), n.getNano());
+        }
+        return (valid & set) != 0 ? new Timespec(rq.u64(secAt), rq.u32(nsecAt)) : null;
+    }
+
+    private void readlink(FuseRequest rq, FuseReply r) throws IOException {
+        byte[] target = fs.readlink(node(rq));
+        r.begin().put(target);
+        r.send();
+    }
+
+    private void statfs(FuseRequest rq, FuseReply r) throws IOException {
+        StatFs s = fs.statfs();
+        ByteBuffer b = r.begin();
+        b.putLong(s.blocks());
+        b.putLong(s.bfree());
+        b.putLong(s.bavail());
+        b.putLong(s.files());
+        b.putLong(s.ffree());
+        b.putInt((int) s.bsize());
+        b.putInt(s.namelen());
+        b.putInt((int) s.bsize()); // frsize
+        b.putInt(0);
+        for (int i = 0; i < 6; i++) {
+            b.putInt(0);
+        }
+        r.send();
+    }
+
+    // ---- files ----------------------------------------------------------------------------
 
     private long openHandle(InodeId id) throws IOException {
         fs.open(id);
@@ -252,32 +430,125 @@ public final class JbtrfsFuse extends FuseStubFS {
         return fh;
     }
 
-    private static Timespec now() {
-        Instant n = Instant.now();
-        return new Timespec(n.getEpochSecond(), n.getNano());
+    private static void putOpen(ByteBuffer b, long fh) {
+        b.putLong(fh);
+        // Every change comes through this mount: the page cache stays valid from one open to the next.
+        b.putInt(FuseAbi.FOPEN_KEEP_CACHE);
+        b.putInt(0);
     }
 
-    private static void fill(FileStat st, Attr a) {
-        st.st_mode.set(a.mode());
-        st.st_ino.set(a.ino());
-        st.st_nlink.set(a.nlink());
-        st.st_uid.set(a.uid());
-        st.st_gid.set(a.gid());
-        st.st_rdev.set(a.rdev());
-        st.st_size.set(a.size());
-        st.st_blocks.set(a.blocks());
-        st.st_blksize.set(a.blksize());
-        st.st_atim.tv_sec.set(a.atime().sec());
-        st.st_atim.tv_nsec.set(a.atime().nsec());
-        st.st_mtim.tv_sec.set(a.mtime().sec());
-        st.st_mtim.tv_nsec.set(a.mtime().nsec());
-        st.st_ctim.tv_sec.set(a.ctime().sec());
-        st.st_ctim.tv_nsec.set(a.ctime().nsec());
+    /** fuse_open_in: 0 flags · 4 open_flags (u32). O_TRUNC came before as a SETATTR. */
+    private void open(FuseRequest rq, FuseReply r) throws IOException {
+        long fh = openHandle(node(rq));
+        putOpen(r.begin(), fh);
+        if (!r.send()) {
+            releaseHandle(fh); // interrupted: the kernel will not release what it never got
+        }
     }
 
-    /** BTRFS_FT_* (what readdir reports) to the S_IFMT bits of st_mode, for d_type. */
-    static int modeOfFileType(int ft) {
-        return switch (ft) {
+    /** fuse_create_in: 0 flags · 4 mode · 8 umask · 12 open_flags (u32); name at 16. */
+    private void create(FuseRequest rq, FuseReply r) throws IOException {
+        InodeId dir = node(rq);
+        Owner o = owner(rq, dir, Attr.S_IFREG | (rq.u32(4) & 07777));
+        InodeId id = fs.mknod(dir, rq.cstring(16), o.mode(), 0, o.uid(), o.gid());
+        Attr a = fs.getattr(id);
+        long fh = openHandle(id);
+        long nodeid = nodes.remember(id);
+        ByteBuffer b = r.begin();
+        putEntry(b, nodeid, a);
+        putOpen(b, fh);
+        if (!r.send()) {
+            nodes.forget(nodeid, 1);
+            releaseHandle(fh);
+        }
+    }
+
+    /** fuse_release_in: 0 fh u64 · 8 flags · 12 release_flags (u32) · 16 lock_owner u64. */
+    private void release(FuseRequest rq, FuseReply r) throws IOException {
+        if (!releaseHandle(rq.u64(0))) {
+            throw new FsException(Errno.EBADF, "no open file handle " + rq.u64(0));
+        }
+        r.ok();
+    }
+
+    private boolean releaseHandle(long fh) throws IOException {
+        InodeId id = handles.remove(fh);
+        if (id == null) {
+            return false;
+        }
+        fs.release(id);
+        return true;
+    }
+
+    /** fuse_read_in: 0 fh · 8 offset (u64) · 16 size · 20 read_flags (u32) · 24 lock_owner u64 · 32 flags. */
+    private void read(FuseRequest rq, FuseReply r) throws IOException {
+        InodeId id = handle(rq, rq.u64(0));
+        long offset = rq.u64(8);
+        byte[] b = r.scratch();
+        int want = Math.min(rq.u32(16), Math.min(b.length, r.capacity()));
+        int got = 0;
+        while (got < want) {
+            int n = fs.read(id, offset + got, b, got, want - got);
+            if (n <= 0) {
+                break;
+            }
+            got += n;
+        }
+        r.begin().put(b, 0, got);
+        r.send();
+    }
+
+    /**
+     * fuse_write_in: 0 fh · 8 offset (u64) · 16 size · 20 write_flags (u32) · 24 lock_owner u64 ·
+     * 32 flags · 36 padding (u32); the data at 40. Reply fuse_write_out: 0 size u32 · 4 padding.
+     */
+    private void write(FuseRequest rq, FuseReply r) throws IOException {
+        InodeId id = handle(rq, rq.u64(0));
+        int size = rq.u32(16);
+        byte[] b = r.scratch();
+        if (size < 0 || size > b.length) {
+            throw new FsException(Errno.EINVAL, "write of " + size + " bytes is larger than max_write");
+        }
+        rq.copy(40, b, size);
+        int n = fs.write(id, rq.u64(8), b, 0, size);
+        ByteBuffer out = r.begin();
+        out.putInt(n);
+        out.putInt(0);
+        r.send();
+    }
+
+    /** fuse_fallocate_in: 0 fh · 8 offset · 16 length (u64) · 24 mode · 28 padding (u32). */
+    private void fallocate(FuseRequest rq, FuseReply r) throws IOException {
+        fs.fallocate(handle(rq, rq.u64(0)), rq.u32(24), rq.u64(8), rq.u64(16));
+        r.ok();
+    }
+
+    /** fuse_lseek_in: 0 fh · 8 offset (u64) · 16 whence · 20 padding (u32). Reply: offset u64. */
+    private void lseek(FuseRequest rq, FuseReply r) throws IOException {
+        int whence = rq.u32(16);
+        if (whence != SEEK_DATA && whence != SEEK_HOLE) {
+            throw new FsException(Errno.EINVAL, "lseek whence " + whence + " is the kernel's to handle");
+        }
+        long at = fs.seek(handle(rq, rq.u64(0)), rq.u64(8), whence == SEEK_DATA);
+        r.begin().putLong(at);
+        r.send();
+    }
+
+    // ---- directories ----------------------------------------------------------------------
+
+    /** fuse_open_in; directories need no handle of ours (readdir goes by node and offset). */
+    private void opendir(FuseRequest rq, FuseReply r) throws IOException {
+        Attr a = fs.getattr(node(rq));
+        if (!a.isDirectory()) {
+            throw new FsException(Errno.ENOTDIR, "not a directory");
+        }
+        putOpen(r.begin(), 0);
+        r.send();
+    }
+
+    /** BTRFS_FT_* (what readdir reports) to the d_type DT_* value (S_IFMT >> 12). */
+    static int dtypeOfFileType(int ft) {
+        int mode = switch (ft) {
             case 1 -> Attr.S_IFREG;
             case 2 -> Attr.S_IFDIR;
             case 3 -> Attr.S_IFCHR;
@@ -287,391 +558,121 @@ public final class JbtrfsFuse extends FuseStubFS {
             case 7 -> Attr.S_IFLNK;
             default -> 0;
         };
+        return mode >>> 12;
     }
 
-    /** The reply protocol of getxattr/listxattr: size 0 asks for the size; too small a buffer is ERANGE. */
-    private static int replyBytes(byte[] v, Pointer buf, long size) {
-        if (size == 0) {
-            return v.length;
-        }
-        if (size < v.length) {
-            return -ERANGE;
-        }
-        buf.put(0, v, 0, v.length);
-        return v.length;
-    }
-
-    private static Timespec time(ru.serce.jnrfuse.struct.Timespec t) {
-        long nsec = t.tv_nsec.longValue();
-        if (nsec == UTIME_OMIT) {
-            return null;
-        }
-        if (nsec == UTIME_NOW) {
-            return now();
-        }
-        return new Timespec(t.tv_sec.get(), (int) nsec);
-    }
-
-    // ---- lifecycle ------------------------------------------------------------------------
-
-    @Override
-    public Pointer init(Pointer conn) {
-        initialized.complete(null);
-        return null;
-    }
-
-    @Override
-    public void destroy(Pointer initResult) {
-        // Unmounted already: jnr-fuse's shutdown hook must not run its lazy "fusermount -u -z"
-        // at exit, which could hit the next mount at the same place once our image lock is free.
-        mounted.set(false);
-        try {
-            if (!handles.isEmpty()) {
-                LOG.warning("unmounted with " + handles.size() + " open file handles");
-            }
-            fs.close();
-            destroyed.complete(null);
-        } catch (Throwable e) {
-            LOG.log(Level.SEVERE, "closing the filesystem after unmount failed", e);
-            destroyed.completeExceptionally(e);
-        }
-    }
-
-    // ---- attributes -----------------------------------------------------------------------
-
-    @Override
-    public int getattr(String path, FileStat stat) {
-        return call("getattr", path, () -> {
-            fill(stat, fs.getattr(node(path)));
-            return 0;
-        });
-    }
-
-    @Override
-    public int fgetattr(String path, FileStat stat, FuseFileInfo fi) {
-        return call("fgetattr", path, () -> {
-            fill(stat, fs.getattr(node(path, fi)));
-            return 0;
-        });
-    }
-
-    @Override
-    public int chmod(String path, long mode) {
-        return call("chmod", path, () -> {
-            fs.setattr(node(path), SetAttr.chmod((int) mode & 07777));
-            return 0;
-        });
-    }
-
-    @Override
-    public int chown(String path, long uid, long gid) {
-        return call("chown", path, () -> {
-            // (uid_t) -1 leaves the id as it is.
-            Integer u = (int) uid == -1 ? null : (int) uid;
-            Integer g = (int) gid == -1 ? null : (int) gid;
-            fs.setattr(node(path), new SetAttr(null, u, g, null, null, null, null));
-            return 0;
-        });
-    }
-
-    @Override
-    public int truncate(String path, long size) {
-        return call("truncate", path, () -> {
-            fs.setattr(node(path), SetAttr.truncate(size));
-            return 0;
-        });
-    }
-
-    @Override
-    public int ftruncate(String path, long size, FuseFileInfo fi) {
-        return call("ftruncate", path, () -> {
-            fs.setattr(node(path, fi), SetAttr.truncate(size));
-            return 0;
-        });
-    }
-
-    @Override
-    public int utimens(String path, ru.serce.jnrfuse.struct.Timespec[] timespec) {
-        return call("utimens", path, () -> {
-            fs.setattr(node(path), SetAttr.times(time(timespec[0]), time(timespec[1])));
-            return 0;
-        });
-    }
-
-    @Override
-    public int statfs(String path, Statvfs stbuf) {
-        return call("statfs", path, () -> {
-            StatFs s = fs.statfs();
-            stbuf.f_bsize.set(s.bsize());
-            stbuf.f_frsize.set(s.bsize());
-            stbuf.f_blocks.set(s.blocks());
-            stbuf.f_bfree.set(s.bfree());
-            stbuf.f_bavail.set(s.bavail());
-            stbuf.f_files.set(s.files());
-            stbuf.f_ffree.set(s.ffree());
-            stbuf.f_namemax.set(s.namelen());
-            return 0;
-        });
-    }
-
-    // ---- namespace ------------------------------------------------------------------------
-
-    @Override
-    public int readdir(String path, Pointer buf, FuseFillDir filler, long offset, FuseFileInfo fi) {
-        return call("readdir", path, () -> {
-            InodeId dir = node(path);
-            FileStat st = new FileStat(jnr.ffi.Runtime.getSystemRuntime());
-            Pointer stp = Struct.getMemory(st);
-            long next = offset;
-            while (true) {
-                List<DirEntry> batch = fs.readdir(dir, next, READDIR_BATCH);
-                for (DirEntry e : batch) {
-                    byte[] name = Arrays.copyOf(e.rawName(), e.rawName().length + 1); // NUL-terminated
-                    st.st_ino.set(e.target().ino());
-                    st.st_mode.set(modeOfFileType(e.fileType()));
-                    if (filler.apply(buf, ByteBuffer.wrap(name), stp, e.nextOffset()) != 0) {
-                        return 0; // the reply buffer is full; the kernel asks again from this offset
-                    }
-                    next = e.nextOffset();
-                }
-                if (batch.size() < READDIR_BATCH) {
-                    return 0;
-                }
-            }
-        });
-    }
-
-    @Override
-    public int readlink(String path, Pointer buf, long size) {
-        return call("readlink", path, () -> {
-            byte[] target = fs.readlink(node(path));
-            if (size <= 0) {
-                return -Errno.EINVAL.code();
-            }
-            int n = (int) Math.min(target.length, size - 1);
-            buf.put(0, target, 0, n);
-            buf.putByte(n, (byte) 0);
-            return 0;
-        });
-    }
-
-    @Override
-    public int mknod(String path, long mode, long rdev) {
-        return call("mknod", path, () -> {
-            Entry e = entry(path);
-            Owner o = owner(e.dir(), (int) mode);
-            fs.mknod(e.dir(), e.name(), o.mode(), rdev, o.uid(), o.gid());
-            return 0;
-        });
-    }
-
-    @Override
-    public int mkdir(String path, long mode) {
-        return call("mkdir", path, () -> {
-            Entry e = entry(path);
-            Owner o = owner(e.dir(), Attr.S_IFDIR | ((int) mode & 07777));
-            fs.mkdir(e.dir(), e.name(), o.mode() & 07777, o.uid(), o.gid());
-            return 0;
-        });
-    }
-
-    @Override
-    public int symlink(String target, String linkpath) {
-        return call("symlink", linkpath, () -> {
-            Entry e = entry(linkpath);
-            Owner o = owner(e.dir(), Attr.S_IFLNK | 0777);
-            fs.symlink(e.dir(), e.name(), target.getBytes(StandardCharsets.UTF_8), o.uid(), o.gid());
-            return 0;
-        });
-    }
-
-    @Override
-    public int link(String oldpath, String newpath) {
-        return call("link", newpath, () -> {
-            InodeId id = node(oldpath);
-            Entry e = entry(newpath);
-            fs.link(id, e.dir(), e.name());
-            return 0;
-        });
-    }
-
-    @Override
-    public int unlink(String path) {
-        return call("unlink", path, () -> {
-            Entry e = entry(path);
-            fs.unlink(e.dir(), e.name());
-            return 0;
-        });
-    }
-
-    @Override
-    public int rmdir(String path) {
-        return call("rmdir", path, () -> {
-            Entry e = entry(path);
-            fs.rmdir(e.dir(), e.name());
-            return 0;
-        });
-    }
-
-    @Override
-    public int rename(String oldpath, String newpath) {
-        return call("rename", oldpath, () -> {
-            Entry from = entry(oldpath);
-            Entry to = entry(newpath);
-            fs.rename(from.dir(), from.name(), to.dir(), to.name(), 0);
-            return 0;
-        });
-    }
-
-    // ---- files ----------------------------------------------------------------------------
-
-    @Override
-    public int create(String path, long mode, FuseFileInfo fi) {
-        return call("create", path, () -> {
-            Entry e = entry(path);
-            Owner o = owner(e.dir(), Attr.S_IFREG | ((int) mode & 07777));
-            InodeId id = fs.mknod(e.dir(), e.name(), o.mode(), 0, o.uid(), o.gid());
-            fi.fh.set(openHandle(id));
-            return 0;
-        });
-    }
-
-    @Override
-    public int open(String path, FuseFileInfo fi) {
-        return call("open", path, () -> {
-            fi.fh.set(openHandle(node(path)));
-            return 0;
-        });
-    }
-
-    @Override
-    public int release(String path, FuseFileInfo fi) {
-        return call("release", path, () -> {
-            InodeId id = handles.remove(fi.fh.get());
-            if (id == null) {
-                return -EBADF;
-            }
-            fs.release(id);
-            return 0;
-        });
-    }
-
-    @Override
-    public int read(String path, Pointer buf, long size, long offset, FuseFileInfo fi) {
-        return call("read", path, () -> {
-            InodeId id = node(path, fi);
-            int want = (int) Math.min(size, MAX_IO_BYTES);
-            byte[] b = new byte[want];
-            int got = 0;
-            while (got < want) {
-                int n = fs.read(id, offset + got, b, got, want - got);
-                if (n <= 0) {
+    /**
+     * READDIR and READDIRPLUS take a fuse_read_in (fh, offset, size). The reply is fuse_dirent
+     * records (READDIRPLUS: each behind a fuse_entry_out) up to size bytes; each record's off is
+     * where the next READDIR starts (fs-core's offsets: 0 ".", 1 "..", then DIR_INDEX numbers).
+     * Every READDIRPLUS entry but "." and ".." counts a lookup; those two go with node id 0.
+     */
+    private void readdir(FuseRequest rq, FuseReply r, boolean plus) throws IOException {
+        InodeId dir = node(rq);
+        long offset = rq.u64(8);
+        int limit = Math.min(rq.u32(16), r.capacity());
+        ByteBuffer b = r.begin();
+        int start = b.position();
+        boolean full = false;
+        List<Long> counted = plus ? new java.util.ArrayList<>() : List.of();
+        while (!full) {
+            List<DirEntry> batch = fs.readdir(dir, offset, READDIR_BATCH);
+            for (DirEntry e : batch) {
+                byte[] name = e.rawName();
+                int header = (plus ? FuseAbi.ENTRY_OUT_SIZE : 0) + FuseAbi.DIRENT_HEADER_SIZE;
+                int record = (header + name.length + 7) & ~7;
+                if (b.position() - start + record > limit) {
+                    full = true;
                     break;
                 }
-                got += n;
+                if (plus) {
+                    boolean dots = (name.length == 1 && name[0] == '.') || (name.length == 2 && name[0] == '.' && name[1] == '.');
+                    if (dots) {
+                        putEntry(b, 0, null); // node id 0: the kernel takes nothing from it
+                    } else {
+                        Attr a = fs.getattr(e.target());
+                        long nodeid = nodes.remember(e.target());
+                        counted.add(nodeid);
+                        putEntry(b, nodeid, a);
+                    }
+                }
+                b.putLong(e.target().ino());
+                b.putLong(e.nextOffset());
+                b.putInt(name.length);
+                b.putInt(dtypeOfFileType(e.fileType()));
+                b.put(name);
+                while (((b.position() - start) & 7) != 0) {
+                    b.put((byte) 0);
+                }
+                offset = e.nextOffset();
             }
-            buf.put(0, b, 0, got);
-            return got;
-        });
-    }
-
-    @Override
-    public int write(String path, Pointer buf, long size, long offset, FuseFileInfo fi) {
-        return call("write", path, () -> {
-            InodeId id = node(path, fi);
-            int len = (int) Math.min(size, MAX_IO_BYTES);
-            byte[] b = new byte[len];
-            buf.get(0, b, 0, len);
-            return fs.write(id, offset, b, 0, len);
-        });
-    }
-
-    @Override
-    public int flush(String path, FuseFileInfo fi) {
-        return 0; // nothing is buffered above fs-core
-    }
-
-    @Override
-    public int fsync(String path, int isdatasync, FuseFileInfo fi) {
-        return call("fsync", path, () -> {
-            fs.sync();
-            return 0;
-        });
-    }
-
-    @Override
-    public int fsyncdir(String path, FuseFileInfo fi) {
-        return call("fsyncdir", path, () -> {
-            fs.sync();
-            return 0;
-        });
-    }
-
-    @Override
-    public int fallocate(String path, int mode, long off, long length, FuseFileInfo fi) {
-        return call("fallocate", path, () -> {
-            // Every mode fs-core knows (allocate, KEEP_SIZE, PUNCH_HOLE, ZERO_RANGE), with Linux's errnos.
-            fs.fallocate(node(path, fi), mode, off, length);
-            return 0;
-        });
+            if (batch.size() < READDIR_BATCH) {
+                break;
+            }
+        }
+        if (!r.send()) {
+            counted.forEach(n -> nodes.forget(n, 1)); // the kernel never saw these entries
+        }
     }
 
     // ---- xattrs ---------------------------------------------------------------------------
 
-    private static byte[] xattrName(String name) {
-        return name.getBytes(StandardCharsets.UTF_8);
-    }
-
     /**
-     * POSIX ACLs arrive as these xattrs (libfuse2 leaves ACLs to the filesystem). Until fs-core
-     * applies them (btrfs_set_acl updates the mode too) they are refused as a filesystem without
-     * ACLs refuses them, so cp -a and friends fall back to chmod instead of losing the mode.
+     * POSIX ACLs arrive as these xattrs. Until fs-core applies them (btrfs_set_acl updates the
+     * mode too) they are refused as a filesystem without ACLs refuses them, so cp -a and friends
+     * fall back to chmod instead of losing the mode.
      */
-    private static boolean isAclXattr(String name) {
-        return name.equals("system.posix_acl_access") || name.equals("system.posix_acl_default");
+    private static boolean isAclXattr(byte[] name) {
+        String n = new String(name, java.nio.charset.StandardCharsets.ISO_8859_1);
+        return n.equals("system.posix_acl_access") || n.equals("system.posix_acl_default");
     }
 
-    @Override
-    public int setxattr(String path, String name, Pointer value, long size, int flags) {
-        return call("setxattr", path, () -> {
-            if (isAclXattr(name)) {
-                return -EOPNOTSUPP;
-            }
-            byte[] v = new byte[(int) size];
-            value.get(0, v, 0, v.length);
-            fs.setxattr(node(path), xattrName(name), v, flags);
-            return 0;
-        });
+    /** fuse_setxattr_in (without FUSE_SETXATTR_EXT): 0 size · 4 flags (u32); the name at 8, the value after it. */
+    private void setxattr(FuseRequest rq, FuseReply r) throws IOException {
+        int size = rq.u32(0);
+        int flags = rq.u32(4);
+        byte[] name = rq.cstring(8);
+        if (isAclXattr(name)) {
+            throw new FsException(Errno.EOPNOTSUPP, "POSIX ACLs are not supported yet");
+        }
+        byte[] value = new byte[size];
+        rq.copy(8 + name.length + 1, value, size);
+        fs.setxattr(node(rq), name, value, flags);
+        r.ok();
     }
 
-    @Override
-    public int getxattr(String path, String name, Pointer value, long size) {
-        return call("getxattr", path, () -> replyBytes(fs.getxattr(node(path), xattrName(name)), value, size));
+    /** fuse_getxattr_in: 0 size · 4 padding (u32); the name at 8. */
+    private void getxattr(FuseRequest rq, FuseReply r) throws IOException {
+        replyBytes(r, rq.u32(0), fs.getxattr(node(rq), rq.cstring(8)));
     }
 
-    @Override
-    public int listxattr(String path, Pointer list, long size) {
-        return call("listxattr", path, () -> {
-            List<byte[]> names = fs.listxattr(node(path));
-            int total = 0;
-            for (byte[] n : names) {
-                total += n.length + 1;
-            }
-            byte[] all = new byte[total];
-            int at = 0;
-            for (byte[] n : names) {
-                System.arraycopy(n, 0, all, at, n.length);
-                at += n.length + 1;
-            }
-            return replyBytes(all, list, size);
-        });
+    /** fuse_getxattr_in: 0 size; the reply is the NUL-terminated names. */
+    private void listxattr(FuseRequest rq, FuseReply r) throws IOException {
+        List<byte[]> names = fs.listxattr(node(rq));
+        int total = 0;
+        for (byte[] n : names) {
+            total += n.length + 1;
+        }
+        byte[] all = new byte[total];
+        int at = 0;
+        for (byte[] n : names) {
+            System.arraycopy(n, 0, all, at, n.length);
+            at += n.length + 1;
+        }
+        replyBytes(r, rq.u32(0), all);
     }
 
-    @Override
-    public int removexattr(String path, String name) {
-        return call("removexattr", path, () -> {
-            fs.removexattr(node(path), xattrName(name));
-            return 0;
-        });
+    /** The xattr reply protocol: size 0 asks for the size (fuse_getxattr_out); too small a buffer is ERANGE. */
+    private static void replyBytes(FuseReply r, int size, byte[] v) throws FsException {
+        ByteBuffer b = r.begin();
+        if (size == 0) {
+            b.putInt(v.length);
+            b.putInt(0);
+        } else if (size < v.length) {
+            throw new FsException(Errno.ERANGE, "value of " + v.length + " bytes, buffer of " + size);
+        } else {
+            b.put(v);
+        }
+        r.send();
     }
 }

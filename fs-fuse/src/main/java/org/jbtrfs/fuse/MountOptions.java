@@ -1,71 +1,64 @@
 package org.jbtrfs.fuse;
 
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import org.jbtrfs.fuse.protocol.MountFlags;
 
 /**
  * The {@code -o} options of {@code jbtrfs mount} and {@code mount -t fuse.jbtrfs}, sorted into
- * what jbtrfs acts on, what libfuse acts on, and what mount(8) and fstab use and we drop.
+ * mount(2) flags, FUSE options for the kernel, what jbtrfs acts on, and what mount(8) and fstab
+ * use and we drop.
  *
- * <p>Every mount gets {@code hard_remove} (an unlinked open file is gone from the namespace at
- * once; fs-core keeps it as an orphan until release, so no .fuse_hidden files), {@code big_writes}
- * (writes up to 128 KiB), {@code use_ino} (st_ino and d_ino are btrfs inode numbers),
- * {@code fsname=IMG} (the source mountinfo shows), {@code subtype=jbtrfs} (type fuse.jbtrfs) and
- * {@code attr_timeout=0}: libfuse2's path API gives every name its own kernel inode, so the
- * kernel cannot know that two hard links share one; cached attributes would show a stale link
- * count (or size) through the other name. With no attribute caching every stat asks fs-core.
+ * <p>Every mount gets {@code default_permissions}: the kernel checks permissions against the
+ * mode, owner and group we report, as it does for btrfs. The kernel caches names and attributes
+ * for {@code entry_timeout}, {@code attr_timeout} and {@code negative_timeout} seconds (libfuse's
+ * option names; default {@link JbtrfsFuse.Timeouts#DEFAULT}).
  *
- * @param readOnly    {@code ro}: open the image read-only
- * @param fuseOptions options passed on to libfuse (mount flags, default_permissions, allow_other)
- * @param ignored     accepted but with no effect yet, for a warning
+ * @param readOnly      {@code ro}: open the image read-only
+ * @param mountFlags    MS_* flags for mount(2) (ro, nosuid, nodev, noexec, sync, atime family)
+ * @param kernelOptions FUSE options for mount(2)'s data string (default_permissions, allow_other)
+ * @param ignored       accepted but with no effect yet, for a warning
  * @param commitSeconds {@code commit=N}: the transaction thread's interval (default 30)
+ * @param timeouts      how long the kernel may cache names and attributes
  */
-public record MountOptions(boolean readOnly, List<String> fuseOptions, List<String> ignored, int commitSeconds) {
-    /** Mount flags libfuse2's mount code understands (lib/mount.c), and the permission options. */
-    private static final Set<String> FUSE_FLAGS = Set.of("ro", "rw", "suid", "nosuid", "dev", "nodev", "exec",
-            "noexec", "async", "sync", "dirsync", "atime", "noatime", "default_permissions", "allow_other",
-            "allow_root", "auto_unmount");
-    /** What mount(8) and fstab pass or use themselves: dropped without a word. */
-    private static final Set<String> MOUNT8_ONLY = Set.of("defaults", "auto", "noauto", "user", "nouser", "users",
-            "owner", "group", "_netdev", "nofail", "loop");
-    /** Accepted for compatibility with btrfs and mount(8), without effect yet. */
-    private static final Set<String> NO_EFFECT = Set.of("relatime", "strictatime", "nodiratime", "diratime",
-            "lazytime", "nolazytime", "iversion", "noiversion");
+public record MountOptions(boolean readOnly, long mountFlags, List<String> kernelOptions, List<String> ignored,
+        int commitSeconds, JbtrfsFuse.Timeouts timeouts) {
+    /** FUSE options the kernel itself understands (fs/fuse/inode.c). */
+    private static final Set<String> KERNEL = Set.of("default_permissions", "allow_other");
+    /** What mount(8) and fstab pass or use themselves, and libfuse options that jbtrfs always applies. */
+    private static final Set<String> DROPPED = Set.of("defaults", "auto", "noauto", "user", "nouser", "users",
+            "owner", "group", "_netdev", "nofail", "loop", "hard_remove", "big_writes", "use_ino");
+    /** Accepted for compatibility with btrfs, libfuse and mount(8), without effect yet. */
+    private static final Set<String> NO_EFFECT = Set.of("iversion", "noiversion", "allow_root", "auto_unmount");
     private static final List<String> NO_EFFECT_PREFIXES = List.of("compress=", "compress-force=",
             "space_cache", "ssd", "nossd", "discard", "nodiscard", "autodefrag", "noautodefrag", "datacow", "datasum",
             "subvol=", "subvolid=");
 
     public static MountOptions parse(List<String> optionLists) {
-        boolean ro = false;
         int commit = org.jbtrfs.OpenOptions.DEFAULT_COMMIT_SECONDS;
-        List<String> fuse = new ArrayList<>();
+        long flags = 0;
+        List<String> kernel = new ArrayList<>(List.of("default_permissions"));
         List<String> ignored = new ArrayList<>();
+        JbtrfsFuse.Timeouts t = JbtrfsFuse.Timeouts.DEFAULT;
         for (String list : optionLists) {
             for (String o : list.split(",")) {
-                if (o.isEmpty() || MOUNT8_ONLY.contains(o) || o.startsWith("x-") || o.startsWith("comment=")) {
+                if (o.isEmpty() || DROPPED.contains(o) || o.startsWith("x-") || o.startsWith("comment=")) {
                     continue;
                 }
                 if (o.startsWith("commit=")) {
-                    try {
-                        commit = Integer.parseInt(o.substring("commit=".length()));
-                    } catch (NumberFormatException e) {
-                        commit = -1;
-                    }
-                    if (commit <= 0) {
-                        throw new IllegalArgumentException("bad mount option '" + o + "': commit=N takes a positive number of seconds");
-                    }
-                    continue;
-                }
-                if (o.equals("ro")) {
-                    ro = true;
-                } else if (o.equals("rw")) {
-                    ro = false;
-                }
-                if (FUSE_FLAGS.contains(o)) {
-                    if (!o.equals("ro") && !o.equals("rw")) {
-                        fuse.add(o);
+                    commit = (int) number(o, 1, Integer.MAX_VALUE);
+                } else if (o.startsWith("attr_timeout=")) {
+                    t = new JbtrfsFuse.Timeouts(t.entrySeconds(), seconds(o), t.negativeSeconds());
+                } else if (o.startsWith("entry_timeout=")) {
+                    t = new JbtrfsFuse.Timeouts(seconds(o), t.attrSeconds(), t.negativeSeconds());
+                } else if (o.startsWith("negative_timeout=")) {
+                    t = new JbtrfsFuse.Timeouts(t.entrySeconds(), t.attrSeconds(), seconds(o));
+                } else if (MountFlags.isFlag(o)) {
+                    flags = MountFlags.apply(flags, o);
+                } else if (KERNEL.contains(o)) {
+                    if (!kernel.contains(o)) {
+                        kernel.add(o);
                     }
                 } else if (NO_EFFECT.contains(o) || NO_EFFECT_PREFIXES.stream().anyMatch(o::startsWith)) {
                     ignored.add(o);
@@ -74,22 +67,33 @@ public record MountOptions(boolean readOnly, List<String> fuseOptions, List<Stri
                 }
             }
         }
-        return new MountOptions(ro, List.copyOf(fuse), List.copyOf(ignored), commit);
+        boolean ro = (flags & MountFlags.MS_RDONLY) != 0;
+        return new MountOptions(ro, flags, List.copyOf(kernel), List.copyOf(ignored), commit, t);
     }
 
-    /** The libfuse command line options for a mount of {@code image}: {@code -o a,b,c}. */
-    public List<String> fuseArgs(Path image) {
-        List<String> o = new ArrayList<>(List.of("hard_remove", "big_writes", "use_ino", "attr_timeout=0",
-                "fsname=" + escape(image.toAbsolutePath().toString()), "subtype=" + FuseMount.SUBTYPE));
-        if (readOnly) {
-            o.add("ro");
+    private static double seconds(String o) {
+        String v = o.substring(o.indexOf('=') + 1);
+        try {
+            double s = Double.parseDouble(v);
+            if (s >= 0 && s <= 1e6) {
+                return s;
+            }
+        } catch (NumberFormatException e) {
+            // fall through to the message
         }
-        o.addAll(fuseOptions);
-        return List.of("-o", String.join(",", o));
+        throw new IllegalArgumentException("bad mount option '" + o + "': takes seconds (0 to 1000000)");
     }
 
-    /** fuse_opt_parse reads a backslash as an escape and a comma as a separator. */
-    private static String escape(String s) {
-        return s.replace("\\", "\\\\").replace(",", "\\,");
+    private static long number(String o, long min, long max) {
+        String v = o.substring(o.indexOf('=') + 1);
+        try {
+            long n = Long.parseLong(v);
+            if (n >= min && n <= max) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // fall through to the message
+        }
+        throw new IllegalArgumentException("bad mount option '" + o + "': commit=N takes a positive number of seconds");
     }
 }

@@ -53,19 +53,10 @@ final class FuseTesting {
         if (KernelImages.which("fusermount") == null) {
             return "no fusermount (install fuse3 or fuse)";
         }
-        if (!libfuse2Present()) {
-            return "no libfuse.so.2 (install libfuse2)";
-        }
         if (!CheckAssertions.haveBtrfsProgs()) {
             return "no btrfs-progs (btrfs check is the oracle)";
         }
         return "";
-    }
-
-    private static boolean libfuse2Present() {
-        KernelImages.Result r = KernelImages.run(Duration.ofSeconds(30), "sh", "-c", "ldconfig -p | grep -q 'libfuse.so.2 '");
-        return r.ok() || Files.exists(Path.of("/usr/lib/x86_64-linux-gnu/libfuse.so.2"))
-                || Files.exists(Path.of("/lib/x86_64-linux-gnu/libfuse.so.2"));
     }
 
     static Path mkfs(Path image, long sizeBytes) throws IOException {
