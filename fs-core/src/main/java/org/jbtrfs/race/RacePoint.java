@@ -53,6 +53,15 @@ public enum RacePoint {
     TICKET_GRANT,
 
     /**
+     * Seed 000, the reclaim side: a reclaimer (the async worker, or a priority reserver flushing
+     * for itself) is about to run one flush stage, which may free space and grant tickets or, at
+     * the last stage, fail them. Hit by {@code org.jbtrfs.space.SpaceReclaimer#flushSpace} with no
+     * lock held. Holding it keeps every queued ticket pending, so a test can interrupt a waiter
+     * (through FUSE: SIGKILL of the client) and see it leave on its own.
+     */
+    RECLAIM_FLUSH,
+
+    /**
      * Seed 003 (c1f76ad01eb07ba9, patch 3/5, race between RO remount and the cleaner): the cleaner
      * has taken its mutex and checked that the filesystem is writable, and is about to do its work
      * (delayed iputs), which starts transactions. Hit by {@code org.jbtrfs.lifecycle.Cleaner} with

@@ -10,6 +10,7 @@ import java.util.concurrent.locks.ReentrantLock;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 import org.jbtrfs.Errno;
+import org.jbtrfs.race.RacePoint;
 
 /**
  * The async reclaim workers (btrfs_async_reclaim_metadata_space,
@@ -344,6 +345,7 @@ public final class SpaceReclaimer {
      * space_info to see what it achieved. Called with no lock held.
      */
     void flushSpace(SpaceInfo space, long numBytes, FlushState state) {
+        RacePoint.RECLAIM_FLUSH.hit();
         Flusher f = flusher;
         try {
             switch (state) {

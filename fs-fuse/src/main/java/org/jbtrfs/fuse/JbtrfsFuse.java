@@ -69,6 +69,8 @@ public final class JbtrfsFuse implements FuseSession.Handler {
     /** Open file handles: fh → inode. Entries live from OPEN/CREATE to RELEASE. */
     private final ConcurrentHashMap<Long, InodeId> handles = new ConcurrentHashMap<>();
     private final AtomicLong nextFh = new AtomicLong(1);
+    /** Requests answered EINTR: their thread was interrupted (a FUSE INTERRUPT) while it waited. */
+    private final AtomicLong interruptedReplies = new AtomicLong();
     /**
      * Asked when a change met EROFS on a filesystem remounted read-only: whether the mount is
      * read-write again (and the filesystem now follows it), so the change may be retried.
@@ -89,6 +91,11 @@ public final class JbtrfsFuse implements FuseSession.Handler {
     /** Number of open FUSE file handles (for tests and the leak report at close). */
     public int openHandles() {
         return handles.size();
+    }
+
+    /** Requests answered EINTR because a FUSE INTERRUPT reached the thread waiting in them. */
+    public long interruptedReplies() {
+        return interruptedReplies.get();
     }
 
     /** Number of inodes the kernel holds node ids for (the root included). */
@@ -183,6 +190,9 @@ public final class JbtrfsFuse implements FuseSession.Handler {
                 }
             }
         } catch (FsException e) {
+            if (e.errno() == Errno.EINTR) {
+                interruptedReplies.incrementAndGet();
+            }
             r.error(e.errno().code());
         } catch (CorruptImageException e) {
             LOG.severe(FuseAbi.opcodeName(rq.opcode()) + " on node " + rq.nodeid() + ": the image is damaged: " + e.getMessage());
