@@ -54,6 +54,10 @@ public final class FuseDaemon {
             Runtime.getRuntime().addShutdownHook(hook);
             // The session closes the filesystem after the unmount; a LEAK found there fails the wait.
             mount.awaitEnd(java.time.Duration.ofDays(365 * 100));
+            // One line for logs and the generic/269 port: how many killed callers reached a waiting request.
+            err.println("jbtrfs: unmounted " + mountPoint + ": interrupts=" + mount.session().interruptsDelivered()
+                    + " eintr=" + mount.adapter().interruptedReplies());
+            err.flush();
             try {
                 Runtime.getRuntime().removeShutdownHook(hook);
             } catch (IllegalStateException e) {

@@ -125,9 +125,11 @@ final class Generic269Fuse {
             if (check != null) {
                 return new Generic269.Result(false, prefix + ": FAILED: " + check);
             }
+            java.util.regex.Matcher im = java.util.regex.Pattern.compile("interrupts=(\\d+) eintr=(\\d+)").matcher(dlog);
+            String interrupts = im.find() ? ", FUSE interrupts " + im.group(1) + " (EINTR " + im.group(2) + ")" : "";
             return new Generic269.Result(true, String.format(java.util.Locale.ROOT,
-                    "%s: passed in %.1f s: %d worker processes killed with SIGKILL on a full filesystem, filler %d MiB",
-                    prefix, (System.nanoTime() - t0) / 1e9, o.workers(), filled >> 20));
+                    "%s: passed in %.1f s: %d worker processes killed with SIGKILL on a full filesystem, filler %d MiB%s",
+                    prefix, (System.nanoTime() - t0) / 1e9, o.workers(), filled >> 20, interrupts));
         } catch (Throwable t) {
             return new Generic269.Result(false, prefix + ": FAILED: " + Generic269.oneLine(t));
         } finally {
