@@ -160,6 +160,10 @@ public final class DevFuse implements AutoCloseable {
                     last = new IOException("cannot run " + helper + ": " + strerror(posix.errno()));
                     continue;
                 }
+                // Only the helper may hold the other end now: when it exits without sending, our
+                // read must see end of file instead of waiting for ourselves.
+                posix.close(pair[1]);
+                pair[1] = -1;
                 int[] status = new int[1];
                 // The helper sends the descriptor and then exits; read first, it may block on a full socket otherwise.
                 int fd = receiveFd(posix, pair[0]);
@@ -171,15 +175,16 @@ public final class DevFuse implements AutoCloseable {
                 if (fd >= 0) {
                     posix.close(fd);
                 }
-                last = new IOException(helper + " could not mount " + mountPoint + " (exit status " + exit + ")");
-                if (exit != 127) {
-                    break; // the helper ran and refused: its message is on stderr, a second try will not help
-                }
+                last = new IOException(helper + " could not mount " + mountPoint + " (exit status " + exit
+                        + "; its message is above)");
+                break; // the helper ran and refused: a second helper would refuse the same way
             }
             throw last;
         } finally {
             posix.close(pair[0]);
-            posix.close(pair[1]);
+            if (pair[1] >= 0) {
+                posix.close(pair[1]);
+            }
         }
     }
 
