@@ -260,7 +260,7 @@ public final class FuseBenchmark {
                 + " made fresh for every run%n", jbtrfs, jbtrfs, HEAP, HEAP, imageBytes(sizeMb) / MIB, work, Files.getFileStore(work).type());
         out.printf(Locale.ROOT, "fio: one job at a time, psync, --direct=0, file %d MiB, --runtime=%d (whichever ends first);"
                 + " writes --end_fsync=1 (counted); seqwrite/seqread bs=1M (MB/s), randwrite/randread bs=4k (IOPS)%n", sizeMb, runtimeS);
-        out.printf(Locale.ROOT, "metadata: a Java loop in this JVM, %d empty files in one directory: create (open O_CREAT|O_EXCL,"
+        out.printf(Locale.ROOT, "metadata: a Java loop in this JVM, after one unmeasured round, %d empty files in one directory: create (open O_CREAT|O_EXCL,"
                 + " close), stat (lstat), unlink (ops/s)%n", files);
         String cold = MetadataLoop.coldCache();
         out.println(cold == null ? "cache: sync; echo 3 > /proc/sys/vm/drop_caches before seqread, randread and stat"
@@ -294,6 +294,9 @@ public final class FuseBenchmark {
             got[w.ordinal()] = Fio.run(w.job, file, sizeMb, runtimeS).value(w.job);
         }
         Files.delete(file);
+        // One unmeasured round first, on every target alike: a fresh daemon JVM has not compiled its
+        // create/unlink paths yet (JMH's warmup, for a loop that is not a JMH benchmark).
+        MetadataLoop.run(dir.resolve("warmup"), files);
         MetadataLoop.Rates m = MetadataLoop.run(dir.resolve("meta"), files);
         got[Workload.CREATE.ordinal()] = m.createPerSecond();
         got[Workload.STAT.ordinal()] = m.statPerSecond();
