@@ -59,8 +59,8 @@ public final class FuseDaemon {
         err.flush();
         try (FileChannel lockChannel = openForLock(image, options.readOnly());
                 FileLock lock = lockImage(lockChannel, image, options.readOnly())) {
-            Filesystem fs = opener.open(image, new OpenOptions(options.readOnly(),
-                    OpenOptions.DEFAULT_CACHE_LIMIT_BYTES, false, options.commitSeconds()));
+            Filesystem fs = opener.open(image, new OpenOptions(options.readOnly(), options.cacheBytes(), false,
+                    options.commitSeconds()));
             FuseMount mount = FuseMount.start(fs, image, mountPoint, options);
             Thread hook = new Thread(() -> {
                 try {

@@ -13,7 +13,8 @@ import org.jbtrfs.fuse.protocol.MountFlags;
  * <p>Every mount gets {@code default_permissions}: the kernel checks permissions against the
  * mode, owner and group we report, as it does for btrfs. The kernel caches names and attributes
  * for {@code entry_timeout}, {@code attr_timeout} and {@code negative_timeout} seconds (libfuse's
- * option names; default {@link JbtrfsFuse.Timeouts#DEFAULT}).
+ * option names; default {@link JbtrfsFuse.Timeouts#DEFAULT}). {@code cache_size} bounds the tree
+ * block cache (default {@link org.jbtrfs.OpenOptions#DEFAULT_CACHE_LIMIT_BYTES}).
  *
  * @param readOnly      {@code ro}: open the image read-only
  * @param mountFlags    MS_* flags for mount(2) (ro, nosuid, nodev, noexec, sync, atime family)
@@ -21,9 +22,13 @@ import org.jbtrfs.fuse.protocol.MountFlags;
  * @param ignored       accepted but with no effect yet, for a warning
  * @param commitSeconds {@code commit=N}: the transaction thread's interval (default 30)
  * @param timeouts      how long the kernel may cache names and attributes
+ * @param cacheBytes    {@code cache_size=SIZE} (k/m/g suffixes): the extent buffer cache's byte limit
  */
 public record MountOptions(boolean readOnly, long mountFlags, List<String> kernelOptions, List<String> ignored,
-        int commitSeconds, JbtrfsFuse.Timeouts timeouts) {
+        int commitSeconds, JbtrfsFuse.Timeouts timeouts, long cacheBytes) {
+    /** The smallest cache_size: a few tree paths must fit, or every search would read the disk. */
+    public static final long MIN_CACHE_BYTES = 1L << 20;
+
     /** FUSE options the kernel itself understands (fs/fuse/inode.c). */
     private static final Set<String> KERNEL = Set.of("default_permissions", "allow_other");
     /** What mount(8) and fstab pass or use themselves, and libfuse options that jbtrfs always applies. */
@@ -41,6 +46,7 @@ public record MountOptions(boolean readOnly, long mountFlags, List<String> kerne
         List<String> kernel = new ArrayList<>(List.of("default_permissions"));
         List<String> ignored = new ArrayList<>();
         JbtrfsFuse.Timeouts t = JbtrfsFuse.Timeouts.DEFAULT;
+        long cache = org.jbtrfs.OpenOptions.DEFAULT_CACHE_LIMIT_BYTES;
         for (String list : optionLists) {
             for (String o : list.split(",")) {
                 if (o.isEmpty() || DROPPED.contains(o) || o.startsWith("x-") || o.startsWith("comment=")) {
@@ -48,6 +54,8 @@ public record MountOptions(boolean readOnly, long mountFlags, List<String> kerne
                 }
                 if (o.startsWith("commit=")) {
                     commit = (int) number(o, 1, Integer.MAX_VALUE);
+                } else if (o.startsWith("cache_size=")) {
+                    cache = size(o);
                 } else if (o.startsWith("attr_timeout=")) {
                     t = new JbtrfsFuse.Timeouts(t.entrySeconds(), seconds(o), t.negativeSeconds());
                 } else if (o.startsWith("entry_timeout=")) {
@@ -68,7 +76,7 @@ public record MountOptions(boolean readOnly, long mountFlags, List<String> kerne
             }
         }
         boolean ro = (flags & MountFlags.MS_RDONLY) != 0;
-        return new MountOptions(ro, flags, List.copyOf(kernel), List.copyOf(ignored), commit, t);
+        return new MountOptions(ro, flags, List.copyOf(kernel), List.copyOf(ignored), commit, t, cache);
     }
 
     private static double seconds(String o) {
@@ -82,6 +90,20 @@ public record MountOptions(boolean readOnly, long mountFlags, List<String> kerne
             // fall through to the message
         }
         throw new IllegalArgumentException("bad mount option '" + o + "': takes seconds (0 to 1000000)");
+    }
+
+    private static long size(String o) {
+        String v = o.substring(o.indexOf('=') + 1).toLowerCase(java.util.Locale.ROOT);
+        int shift = v.endsWith("k") ? 10 : v.endsWith("m") ? 20 : v.endsWith("g") ? 30 : 0;
+        try {
+            long n = Long.parseLong(shift == 0 ? v : v.substring(0, v.length() - 1));
+            if (n > 0 && n <= (Long.MAX_VALUE >> shift) && (n << shift) >= MIN_CACHE_BYTES) {
+                return n << shift;
+            }
+        } catch (NumberFormatException e) {
+            // fall through to the message
+        }
+        throw new IllegalArgumentException("bad mount option '" + o + "': cache_size takes a size of at least 1m (e.g. 256m)");
     }
 
     private static long number(String o, long min, long max) {

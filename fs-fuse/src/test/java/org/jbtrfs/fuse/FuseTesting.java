@@ -68,7 +68,7 @@ final class FuseTesting {
     static FuseMount mount(Path image, Path mnt, String... options) throws IOException {
         Files.createDirectories(mnt);
         MountOptions o = MountOptions.parse(List.of(options));
-        Filesystem fs = Filesystem.open(image, new OpenOptions(o.readOnly(), OpenOptions.DEFAULT_CACHE_LIMIT_BYTES, false));
+        Filesystem fs = Filesystem.open(image, new OpenOptions(o.readOnly(), o.cacheBytes(), false, o.commitSeconds()));
         return FuseMount.start(fs, image, mnt, o);
     }
 

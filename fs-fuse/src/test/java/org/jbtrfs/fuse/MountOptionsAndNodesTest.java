@@ -17,11 +17,12 @@ class MountOptionsAndNodesTest {
     @Test
     void optionsSortIntoFlagsKernelOptionsAndTimeouts() {
         MountOptions o = MountOptions.parse(List.of("ro,nosuid,nodev,noatime,allow_other,defaults,commit=5",
-                "attr_timeout=0.5,entry_timeout=2,negative_timeout=0,compress=zstd,x-systemd.automount"));
+                "attr_timeout=0.5,entry_timeout=2,negative_timeout=0,compress=zstd,x-systemd.automount,cache_size=256m"));
         assertTrue(o.readOnly());
         assertEquals(MountFlags.MS_RDONLY | MountFlags.MS_NOSUID | MountFlags.MS_NODEV | MountFlags.MS_NOATIME, o.mountFlags());
         assertEquals(List.of("default_permissions", "allow_other"), o.kernelOptions());
         assertEquals(5, o.commitSeconds());
+        assertEquals(256L << 20, o.cacheBytes());
         assertEquals(new JbtrfsFuse.Timeouts(2, 0.5, 0), o.timeouts());
         assertEquals(List.of("compress=zstd"), o.ignored());
         // Later options win, as mount(8) reads them: rw after ro, suid after nosuid.
@@ -29,11 +30,13 @@ class MountOptionsAndNodesTest {
         assertEquals(0, back.mountFlags());
         assertTrue(!back.readOnly());
         assertEquals(JbtrfsFuse.Timeouts.DEFAULT, back.timeouts());
+        assertEquals(org.jbtrfs.OpenOptions.DEFAULT_CACHE_LIMIT_BYTES, back.cacheBytes());
     }
 
     @Test
     void badOptionsAreUsageErrors() {
-        for (String bad : List.of("no_such_option", "commit=0", "commit=x", "attr_timeout=-1", "entry_timeout=abc")) {
+        for (String bad : List.of("no_such_option", "commit=0", "commit=x", "attr_timeout=-1", "entry_timeout=abc",
+                "cache_size=0", "cache_size=100k", "cache_size=lots")) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> MountOptions.parse(List.of(bad)), bad);
             assertTrue(e.getMessage().contains(bad), e.getMessage());
         }

@@ -30,9 +30,11 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "mount", mixinStandardHelpOptions = true,
         description = {"Mount a btrfs image through FUSE; returns when the mount is live.",
-            "Options (-o, comma separated): ro, rw, default_permissions, allow_other, the mount flags"
-                + " (nosuid, nodev, noexec, noatime, sync, dirsync, ...); commit=N, compress=... and the atime"
-                + " family are accepted without effect yet."})
+            "Options (-o, comma separated): ro, rw, the mount flags (nosuid, nodev, noexec, sync, dirsync,"
+                + " noatime and the atime family), allow_other, default_permissions (always on),"
+                + " commit=SECONDS (default 30), cache_size=SIZE (tree block cache, default 64m),"
+                + " attr_timeout=, entry_timeout=, negative_timeout= (seconds the kernel may cache, default 10);"
+                + " compress= and other btrfs options are accepted without effect yet."})
 final class MountCommand implements Callable<Integer> {
     /** How long the launcher waits for the daemon's mount to appear (JVM start, open, orphan cleanup). */
     static final Duration LIVE_TIMEOUT = Duration.ofSeconds(120);
@@ -43,7 +45,7 @@ final class MountCommand implements Callable<Integer> {
     @Parameters(index = "1", paramLabel = "MNT", description = "The mount point (an existing directory).")
     Path mountPoint;
 
-    @Option(names = "-o", paramLabel = "OPTIONS", description = "Mount options, comma separated (repeatable).")
+    @Option(names = "-o", paramLabel = "OPTIONS", description = "Mount options, comma separated (repeatable; see above).")
     List<String> options = new ArrayList<>();
 
     @Option(names = "-f", description = "Stay in the foreground (no daemon); unmount with jbtrfs umount or Ctrl-C.")
