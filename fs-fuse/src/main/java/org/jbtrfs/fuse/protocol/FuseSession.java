@@ -21,9 +21,10 @@ import java.util.logging.Logger;
  *       the mount is live.</li>
  *   <li>Every other request goes to the handler on the worker that read it; workers run
  *       requests in parallel (the handler and fs-core must be thread-safe).</li>
- *   <li>When the filesystem is unmounted, every read(2) ends with ENODEV and the workers stop;
- *       the last one out calls {@link Handler#destroy()} (the last commit) and completes
- *       {@link #ended()}.</li>
+ *   <li>When the filesystem is unmounted the kernel sends DESTROY (the unmount waits for its
+ *       reply): {@link Handler#destroy()} runs (the last commit) before the reply. Then every
+ *       read(2) ends with ENODEV and the workers stop; the last one out completes {@link #ended()}
+ *       (and runs destroy if no DESTROY came: a lazy unmount, an aborted connection).</li>
  * </ol>
  *
  * <h2>Interrupts</h2>
@@ -80,6 +81,9 @@ public final class FuseSession {
     /** The flags the kernel accepted at INIT. */
     private volatile int agreedFlags;
     private volatile int kernelMinor;
+    /** Guarded by this: the handler's destroy has run (and how it failed). */
+    private boolean destroyed;
+    private Throwable destroyFailure;
 
     private FuseSession(DevFuse dev, Handler handler, Config config) {
         this.dev = dev;
@@ -160,7 +164,12 @@ public final class FuseSession {
         switch (op) {
             case FuseAbi.INIT -> init(req, reply);
             case FuseAbi.INTERRUPT -> interrupt(req, reply);
-            case FuseAbi.DESTROY -> reply.ok();
+            case FuseAbi.DESTROY -> {
+                // The unmount waits for this reply: close first, so that a plain umount returns
+                // after the last commit, as with libfuse.
+                destroyOnce();
+                reply.ok();
+            }
             default -> serve(req, reply, unique, op);
         }
         assert reply.isDone() : FuseAbi.opcodeName(op) + " request " + unique + " got no reply";
@@ -258,13 +267,26 @@ public final class FuseSession {
     private void finish() {
         initialized.completeExceptionally(new IllegalStateException("the FUSE connection ended before INIT"));
         dev.close();
-        try {
-            handler.destroy();
+        Throwable failed = destroyOnce();
+        if (failed == null) {
             ended.complete(null);
-        } catch (Throwable e) {
-            LOG.log(Level.SEVERE, "closing the filesystem after unmount failed", e);
-            ended.completeExceptionally(e);
+        } else {
+            ended.completeExceptionally(failed);
         }
+    }
+
+    /** Runs the handler's destroy the first time (DESTROY, or the end of the connection); its failure. */
+    private synchronized Throwable destroyOnce() {
+        if (!destroyed) {
+            destroyed = true;
+            try {
+                handler.destroy();
+            } catch (Throwable e) {
+                LOG.log(Level.SEVERE, "closing the filesystem after unmount failed", e);
+                destroyFailure = e;
+            }
+        }
+        return destroyFailure;
     }
 
     /** The kernel's FUSE minor version (for messages). */
