@@ -13,7 +13,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** An interrupt is a signal for the thread, never the end of the image (FileChannel would close itself). */
+/** An interrupt is a signal for the thread, never the end of the image or of its lock (a FileChannel would close itself). */
 class FileBlockDeviceInterruptTest {
     @TempDir
     Path tmp;
@@ -40,7 +40,12 @@ class FileBlockDeviceInterruptTest {
     void interruptsOfOtherThreadsInTheMiddleOfTheirIoDoNotBreakOurs() throws Exception {
         Path f = tmp.resolve("dev.img");
         Files.write(f, new byte[4 << 20]);
-        try (FileBlockDevice dev = FileBlockDevice.open(f, false)) {
+        // The image lock a daemon holds (fcntl): closing any descriptor of the file would drop it.
+        try (java.nio.channels.FileChannel lockChannel = java.nio.channels.FileChannel.open(f,
+                java.nio.file.StandardOpenOption.READ, java.nio.file.StandardOpenOption.WRITE);
+                java.nio.channels.FileLock lock = lockChannel.lock();
+                FileBlockDevice dev = FileBlockDevice.open(f, false)) {
+            assertTrue(holdsPosixLock(f), "the lock is in /proc/locks");
             AtomicReference<Throwable> failure = new AtomicReference<>();
             CountDownLatch started = new CountDownLatch(2);
             Thread[] workers = new Thread[2];
@@ -79,9 +84,20 @@ class FileBlockDeviceInterruptTest {
             }
             byte[] r = new byte[16];
             dev.read(0, r, 0, r.length);
+            assertTrue(holdsPosixLock(f), "no interrupt closed a descriptor of the image: the fcntl lock is still ours");
         }
         FileBlockDevice closed = FileBlockDevice.open(f, true);
         closed.close();
         assertThrows(ClosedChannelException.class, () -> closed.read(0, new byte[1], 0, 1), "close is final");
+    }
+
+    /** Whether this process holds a POSIX (fcntl) lock on {@code f}, as /proc/locks lists it. */
+    private static boolean holdsPosixLock(Path f) throws java.io.IOException {
+        Path locks = Path.of("/proc/locks");
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.exists(locks), "skipped: no /proc/locks (not Linux)");
+        long ino = (Long) Files.getAttribute(f, "unix:ino");
+        String pid = Long.toString(ProcessHandle.current().pid());
+        return Files.readAllLines(locks).stream().map(l -> l.trim().split("\\s+"))
+                .anyMatch(w -> w.length > 5 && w[1].equals("POSIX") && w[4].equals(pid) && w[5].endsWith(":" + ino));
     }
 }
