@@ -24,9 +24,18 @@ import org.openjdk.jmh.runner.options.TimeValue;
  * {@code --prof stack} add JMH's profilers.
  */
 public final class JmhSuite {
-    /** Benchmarks run with 1 thread, and with 2 for those in {@link #TWO_THREADS}. */
+    /**
+     * Benchmarks run with 1 thread, and with 2 for those in {@link #TWO_THREADS}; the ticket path
+     * only with {@link #TICKET_THREADS} (it needs contenders).
+     */
     static final String ALL = JmhSuite.class.getPackageName() + "\\..*Bench\\..*";
     static final String TWO_THREADS = JmhSuite.class.getPackageName() + "\\.(ReservationBench|CacheHitBench)\\..*";
+    static final String TICKET = JmhSuite.class.getPackageName() + "\\.TicketBench\\..*";
+    /** The ticket path, and the fast path contended by as many threads (lock contention alone). */
+    static final String TICKET_RUN = JmhSuite.class.getPackageName()
+            + "\\.(TicketBench\\..*|ReservationBench\\.reserveRelease$)";
+    /** "Many threads" near ENOSPC: four per core of the 2-core machines this runs on. */
+    static final int TICKET_THREADS = 8;
 
     /** benchmark → floor, by method name; each with the thread counts measured. */
     static final String[][] RATIOS = {
@@ -34,6 +43,7 @@ public final class JmhSuite {
         {"cacheHit", "chmGet", "1", "2"},
         {"leafBinarySearch", "arraysBinarySearch", "1"},
         {"cacheMiss", "fileRead", "1"},
+        {"reserveReleaseNearFull", "reserveRelease", String.valueOf(TICKET_THREADS)},
     };
 
     private JmhSuite() {
@@ -55,8 +65,9 @@ public final class JmhSuite {
             }
         }
         Map<String, Double> nsPerOp = new LinkedHashMap<>();
-        run(ALL, 1, quick, jsonDir, profilers, nsPerOp);
-        run(TWO_THREADS, 2, quick, jsonDir, profilers, nsPerOp);
+        run(ALL, TICKET, 1, quick, jsonDir, profilers, nsPerOp);
+        run(TWO_THREADS, null, 2, quick, jsonDir, profilers, nsPerOp);
+        run(TICKET_RUN, null, TICKET_THREADS, quick, jsonDir, profilers, nsPerOp);
         System.out.println();
         for (Map.Entry<String, Double> e : nsPerOp.entrySet()) {
             System.out.printf(Locale.ROOT, "RESULT %s %.2f ns/op%n", e.getKey(), e.getValue());
@@ -71,12 +82,25 @@ public final class JmhSuite {
                 }
             }
         }
+        // The ticket path's score is per thread; the whole system grants TICKET_THREADS times as
+        // many reservations in that time, so compare wall-clock ns per reservation with the fast path.
+        Double ticket = nsPerOp.get("reserveReleaseNearFull_" + TICKET_THREADS + "t");
+        Double fast = nsPerOp.get("reserveRelease");
+        if (ticket != null && fast != null) {
+            System.out.printf(Locale.ROOT, "RATIO ticketPath_%dt_vs_reserveRelease %.2f%n", TICKET_THREADS,
+                    ticket / TICKET_THREADS / fast);
+        }
     }
 
-    private static void run(String include, int threads, boolean quick, String jsonDir, List<String> profilers,
-            Map<String, Double> nsPerOp) throws RunnerException {
+    private static void run(String include, String exclude, int threads, boolean quick, String jsonDir,
+            List<String> profilers, Map<String, Double> nsPerOp) throws RunnerException {
+        // Fail on error: a benchmark whose setup or teardown finds it did not measure what it
+        // claims (the ticket path's checks) must stop the run, not drop a line from the report.
         ChainedOptionsBuilder o = new OptionsBuilder().include(include).threads(threads)
-                .jvmArgsAppend("-Xms1g", "-Xmx1g");
+                .jvmArgsAppend("-Xms1g", "-Xmx1g").shouldFailOnError(true);
+        if (exclude != null) {
+            o.exclude(exclude);
+        }
         if (quick) {
             o.forks(1).warmupIterations(2).warmupTime(TimeValue.milliseconds(500))
                     .measurementIterations(3).measurementTime(TimeValue.seconds(1));
