@@ -41,6 +41,7 @@ public final class JmhSuite {
     static final String[][] RATIOS = {
         {"reserveRelease", "casFloor", "1", "2"},
         {"cacheHit", "chmGet", "1", "2"},
+        {"cacheHit", "chmGetMixedKeys", "1", "2"},
         {"leafBinarySearch", "arraysBinarySearch", "1"},
         {"cacheMiss", "fileRead", "1"},
         {"reserveReleaseNearFull", "reserveRelease", String.valueOf(TICKET_THREADS)},
