@@ -130,7 +130,8 @@ public final class ExtentBufferCache {
     /**
      * Starts reading block {@code bytenr} in the background unless it is cached or in flight
      * (readahead_tree_block). Returns whether a read was started. If {@code executor} refuses the
-     * task the read runs in the calling thread.
+     * task the read runs in the calling thread, unless the refusal is a stopped {@link Readahead}
+     * (the filesystem is closing): then the block leaves the cache unread.
      */
     public boolean readahead(long bytenr, int length, Loader loader, Executor executor) {
         if (buffers.containsKey(mapKey(bytenr))) {
@@ -148,8 +149,12 @@ public final class ExtentBufferCache {
         };
         try {
             executor.execute(task);
+        } catch (Readahead.StoppedException e) {
+            // The filesystem is closing: nothing may read any more. End the IO unread, out of the cache.
+            endFailedRead(fresh, e);
+            return false;
         } catch (RejectedExecutionException e) {
-            task.run();
+            task.run(); // an executor that is full: read it here, which bounds what readahead pins
         }
         return true;
     }
@@ -167,6 +172,10 @@ public final class ExtentBufferCache {
             eb.endRead(null);
             return;
         }
+        endFailedRead(eb, error);
+    }
+
+    private void endFailedRead(ExtentBuffer eb, Throwable error) {
         // Out of the cache before the waiters wake, so whoever retries reads again.
         buffers.remove(mapKey(eb.bytenr()), eb);
         eb.endRead(error);
