@@ -28,12 +28,20 @@ import org.openjdk.jmh.infra.BenchmarkParams;
  * reserve one tree block with FLUSH_ALL and give it back, on a METADATA space_info with room for
  * exactly one block (the rest is used, no unallocated device space, so no overcommit). Any two
  * reservations that overlap make the second queue a ticket; since normal reservations never pass
- * waiting tickets, the threads settle into a FIFO convoy where nearly every reservation waits on a
- * ticket and is granted by the release before it ({@code SpaceInfo.freeBytesMayUse} →
+ * waiting tickets, the threads settle into a FIFO convoy where most reservations wait on a ticket
+ * and are granted by the release before them ({@code SpaceInfo.freeBytesMayUse} →
  * {@code tryGrantingTickets} → unpark). What it measures is that hand-off: lock, ticket, park,
  * grant, wakeup, plus the reclaimer's kicks. The suite reports it as wall-clock nanoseconds per
- * granted reservation (the per-thread score divided by the thread count) over the uncontended
- * fast path ({@link ReservationBench#reserveRelease}, one thread) of the same run.
+ * reservation (the per-thread score divided by the thread count) over the uncontended fast path
+ * ({@link ReservationBench#reserveRelease}, one thread) of the same run, and beside the fast path
+ * contended by as many threads (lock contention alone).
+ *
+ * <p>The share of reservations that waited on a ticket is printed per iteration: on a quiet
+ * 2-core machine it is 99-100%; on a busy one it falls (a quarter was seen with the load at 6),
+ * because the space_info lock is a non-fair ReentrantLock: a running thread re-takes it and finds
+ * the block free while the other threads are parked on the lock itself, not yet queued as tickets.
+ * Holding reservations longer or leaving more room does not help (with room for half the threads,
+ * the two running ones took the fast path 99% of the time). Read the ratio with the printed share.
  *
  * <p>A benchmark that silently took the fast path would be worthless, so each iteration's teardown
  * asserts that most reservations were granted through tickets
@@ -51,10 +59,11 @@ public class TicketBench {
     /** Free bytes of METADATA: one reservation at a time fits, every overlapping one queues. */
     static final long FREE_BYTES = NODESIZE;
     /**
-     * Share of reservations that must have been granted through a ticket: in the convoy it is
-     * close to all of them; far below means the bench measured the fast path instead.
+     * Share of reservations that must have been granted through a ticket, below which the
+     * iteration fails as having measured the fast path: low enough for a busy machine (see above),
+     * far above what an uncontended run gives (none).
      */
-    static final double TICKET_SHARE_MIN = 0.5;
+    static final double TICKET_SHARE_MIN = 0.1;
 
     SpaceInfos spaces;
     SpaceInfo metadata;
@@ -93,7 +102,7 @@ public class TicketBench {
         long made = reservations.sum();
         long granted = metadata.ticketsGranted() - grantedAtIterationStart;
         double share = made == 0 ? 0 : (double) granted / made;
-        System.out.printf(Locale.ROOT, "%n  ticket path: %d reservations, %d granted through a ticket (%.0f%%)%n",
+        System.out.printf(Locale.ROOT, "%n  ticket path: %d reservations, %d granted through a ticket (%.1f%%)%n",
                 made, granted, share * 100);
         if (share < TICKET_SHARE_MIN) {
             throw new IllegalStateException(String.format(Locale.ROOT,
@@ -111,7 +120,7 @@ public class TicketBench {
     }
 
     @Benchmark
-    public void reserveReleaseNearFull() throws FsException {
+    public void ticketPath() throws FsException {
         spaces.reserveBytes(metadata, NODESIZE, FlushPolicy.FLUSH_ALL);
         metadata.freeBytesMayUse(NODESIZE);
         reservations.increment();
