@@ -31,6 +31,8 @@ import org.jbtrfs.format.Superblock;
  * open_ctree() in disk-io.c: superblock, features, sys_chunk_array, chunk tree, root tree.
  *
  * <p>Read-only for now: nothing here changes after open, so it is safe to share between threads.
+ * It owns the filesystem's readahead workers (made by its {@link TreeBlockReader}); {@link #close}
+ * stops them, after their reads end, before it closes the device.
  */
 public final class FsInfo implements AutoCloseable, org.jbtrfs.ctree.TreeRoots {
     private static final Logger LOG = Logger.getLogger(FsInfo.class.getName());
