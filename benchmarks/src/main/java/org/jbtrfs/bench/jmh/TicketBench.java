@@ -1,9 +1,9 @@
 package org.jbtrfs.bench.jmh;
 
 import java.util.Locale;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
-import java.util.concurrent.locks.LockSupport;
 import org.jbtrfs.Errno;
 import org.jbtrfs.FsException;
 import org.jbtrfs.format.BlockGroupItem;
@@ -24,31 +24,31 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.infra.BenchmarkParams;
 
 /**
- * The reservation ticket path near ENOSPC: many threads ({@link JmhSuite#TICKET_THREADS}) each
- * reserve one tree block with FLUSH_ALL and give it back, on a METADATA space_info with room for
- * exactly one block (the rest is used, no unallocated device space, so no overcommit). Any two
- * reservations that overlap make the second queue a ticket; since normal reservations never pass
- * waiting tickets, the threads settle into a FIFO convoy where most reservations wait on a ticket
- * and are granted by the release before them ({@code SpaceInfo.freeBytesMayUse} →
- * {@code tryGrantingTickets} → unpark). What it measures is that hand-off: lock, ticket, park,
- * grant, wakeup, plus the reclaimer's kicks. The suite reports it as wall-clock nanoseconds per
- * reservation (the per-thread score divided by the thread count) over the uncontended fast path
- * ({@link ReservationBench#reserveRelease}, one thread) of the same run, and beside the fast path
- * contended by as many threads (lock contention alone).
+ * The reservation ticket path near ENOSPC: many threads ({@link JmhSuite#TICKET_THREADS}) reserve
+ * one tree block each with FLUSH_ALL on a METADATA space_info with room for half of them (the
+ * rest used, no unallocated device space, so no overcommit), and end their operation by handing
+ * the block back. Handed-back blocks are given back to the space_info by the async reclaimer's flush
+ * stages ({@link HandBackFlusher}, the stand-in for the delayed items, refs and commit that return
+ * space in the write core), one at a time and only while a ticket waits, so each is granted to
+ * the head ticket in the same lock hold ({@code freeBytesMayUse} → {@code tryGrantingTickets}) and
+ * the block is never seen free. Every reservation but the first few of an iteration therefore waits:
+ * ticket queued (FIFO), reclaimer kicked, flush, grant, wakeup — the path the kernel takes when
+ * space is nearly full and tickets are granted as space comes back.
  *
- * <p>The share of reservations that waited on a ticket is printed per iteration: on a quiet
- * 2-core machine it is 99-100%; on a busy one it falls (a quarter was seen with the load at 6),
- * because the space_info lock is a non-fair ReentrantLock: a running thread re-takes it and finds
- * the block free while the other threads are parked on the lock itself, not yet queued as tickets.
- * Holding reservations longer or leaving more room does not help (with room for half the threads,
- * the two running ones took the fast path 99% of the time). Read the ratio with the printed share.
+ * <p>Why not let the threads release their own blocks: the space_info lock is a non-fair
+ * ReentrantLock, so on a busy machine a running thread re-takes it and finds its own block free
+ * while the other threads are parked on the lock itself, not yet queued as tickets; that design
+ * gave 99-100% ticketed reservations on a quiet 2-core machine and 6% on a loaded one.
  *
- * <p>A benchmark that silently took the fast path would be worthless, so each iteration's teardown
- * asserts that most reservations were granted through tickets
- * ({@link SpaceInfo#ticketsGranted()}), and that bytes_may_use, reclaim_size and the ticket lists
- * are back to zero; the trial's teardown stops the reclaimer and asserts it never failed and that
- * nothing leaked. A ticket that failed (ENOSPC, EINTR) throws out of the benchmark method, and the
- * suite runs with fail-on-error.
+ * <p>The suite reports wall-clock nanoseconds per reservation (the per-thread score divided by the
+ * thread count) over the uncontended fast path ({@link ReservationBench#reserveRelease}, one
+ * thread) of the same run, and beside the fast path contended by as many threads. A benchmark
+ * that silently took the fast path would be worthless, so each iteration's teardown asserts that
+ * at least {@link #TICKET_SHARE_MIN} of the reservations were granted through tickets
+ * ({@link SpaceInfo#ticketsGranted()}) and, once the handed-back blocks are given back, that
+ * bytes_may_use, reclaim_size and the ticket lists are zero; the trial's teardown stops the
+ * reclaimer and asserts it never failed and nothing leaked. A ticket that failed (ENOSPC, EINTR)
+ * throws out of the benchmark method, and the suite runs with fail-on-error.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -56,31 +56,40 @@ import org.openjdk.jmh.infra.BenchmarkParams;
 public class TicketBench {
     static final int NODESIZE = 16384;
     static final long METADATA_BYTES = 1L << 30;
-    /** Free bytes of METADATA: one reservation at a time fits, every overlapping one queues. */
-    static final long FREE_BYTES = NODESIZE;
-    /**
-     * Share of reservations that must have been granted through a ticket, below which the
-     * iteration fails as having measured the fast path: low enough for a busy machine (see above),
-     * far above what an uncontended run gives (none).
-     */
-    static final double TICKET_SHARE_MIN = 0.1;
+    /** Only the first reservations of an iteration (one per free block) find space free. */
+    static final double TICKET_SHARE_MIN = 0.9;
 
     SpaceInfos spaces;
     SpaceInfo metadata;
+    /** Blocks whose operation ended and that the reclaimer has not given back yet (permits). */
+    final Semaphore handedBack = new Semaphore(0);
     /** Reservations made, counted striped so the count adds no shared line of its own. */
     final LongAdder reservations = new LongAdder();
     long grantedAtIterationStart;
 
     @Setup(Level.Trial)
     public void setup(BenchmarkParams params) {
-        if (params.getThreads() < 2) {
-            throw new IllegalStateException("the ticket path needs contending threads, not " + params.getThreads());
+        setupFor(params.getThreads());
+    }
+
+    /** The trial's setup for {@code threads} threads (tests call it without JMH). */
+    void setupFor(int threads) {
+        if (threads < 1) {
+            throw new IllegalStateException("no threads: " + threads);
         }
         // freeChunkSpace 0: nothing left to allocate, so metadata cannot overcommit.
         spaces = new SpaceInfos(NODESIZE, 4096, 0, BlockGroupItem.DUP, BlockGroupItem.DUP, true, () -> 0L);
         metadata = spaces.metadata();
-        metadata.addBlockGroup(METADATA_BYTES, METADATA_BYTES - FREE_BYTES, 0);
-        spaces.reclaimer().start(new ReleaseWaitingFlusher(metadata));
+        metadata.addBlockGroup(METADATA_BYTES, METADATA_BYTES - freeBytes(threads), 0);
+        spaces.reclaimer().start(new HandBackFlusher(metadata, handedBack));
+    }
+
+    /**
+     * Free bytes of METADATA: room for half the threads' reservations (at least one), so several
+     * hand-offs are in flight at once but most threads always wait.
+     */
+    static long freeBytes(int threads) {
+        return (long) Math.max(1, threads / 2) * NODESIZE;
     }
 
     @Setup(Level.Iteration)
@@ -89,11 +98,18 @@ public class TicketBench {
         grantedAtIterationStart = metadata.ticketsGranted();
     }
 
-    /** Runs once every thread has finished the iteration, so every reservation has ended. */
+    /**
+     * Runs once every thread has finished the iteration (JMH's pre-teardown barrier), so no
+     * reservation is in flight: the handed-back blocks go back, then everything must be zero.
+     */
     @TearDown(Level.Iteration)
     public void checkIteration() throws InterruptedException {
         if (!spaces.reclaimer().awaitIdle(10, TimeUnit.SECONDS)) {
             throw new IllegalStateException("the reclaimer did not go idle: " + metadata.dump());
+        }
+        int left = handedBack.drainPermits();
+        if (left > 0) {
+            metadata.freeBytesMayUse((long) left * NODESIZE);
         }
         SpaceInfo.Counters c = metadata.counters();
         if (c.bytesMayUse() != 0 || c.reclaimSize() != 0 || c.tickets() != 0 || c.priorityTickets() != 0) {
@@ -119,57 +135,76 @@ public class TicketBench {
         spaces.assertNoLeak();
     }
 
+    /** One operation: reserve (waiting on a ticket), then end and hand the block back. */
     @Benchmark
     public void ticketPath() throws FsException {
         spaces.reserveBytes(metadata, NODESIZE, FlushPolicy.FLUSH_ALL);
-        metadata.freeBytesMayUse(NODESIZE);
         reservations.increment();
+        handedBack.release();
     }
 
     /**
-     * What the write core's flush stages would free here is exactly what the other threads give
-     * back, so every stage is a no-op except the commit, which waits (as a real commit takes time)
-     * until some ticket was granted or none waits, at most {@link #COMMIT_WAIT_MAX_NS}. Without
-     * that wait the reclaimer would run through its stages in microseconds and fail the tickets
-     * with ENOSPC whenever the holder of the free block is descheduled for a moment.
+     * The write core's flush stages, reduced to what frees space here: every stage gives back
+     * handed-back blocks, one at a time and only while a ticket waits (so each goes straight to
+     * a ticket, never to free space); the commit, as a real one takes time, also waits up to
+     * {@link #COMMIT_WAIT_MAX_SECONDS} for an operation to hand its block back. Chunk allocation
+     * can only say the device is full.
      */
-    static final class ReleaseWaitingFlusher implements Flusher {
-        static final long COMMIT_WAIT_MAX_NS = TimeUnit.SECONDS.toNanos(1);
-        /** Poll period of the commit stand-in: rare (only after every other stage did nothing). */
-        static final long POLL_NS = TimeUnit.MICROSECONDS.toNanos(100);
+    static final class HandBackFlusher implements Flusher {
+        /** Long enough for a granted waiter to be scheduled on a busy machine; 3 in a row fail the tickets. */
+        static final long COMMIT_WAIT_MAX_SECONDS = 10;
 
         private final SpaceInfo space;
+        private final Semaphore handedBack;
 
-        ReleaseWaitingFlusher(SpaceInfo space) {
+        HandBackFlusher(SpaceInfo space, Semaphore handedBack) {
             this.space = space;
+            this.handedBack = handedBack;
         }
 
-        @Override
-        public void commitTransaction() {
-            long granted = space.ticketsGranted();
-            long deadlineNs = System.nanoTime() + COMMIT_WAIT_MAX_NS;
-            while (space.ticketsGranted() == granted && space.counters().tickets() > 0
-                    && System.nanoTime() < deadlineNs) {
-                LockSupport.parkNanos(POLL_NS);
+        /** Gives back handed-back blocks while tickets wait; each grant happens in that lock hold. */
+        private void giveBack() {
+            while (space.counters().tickets() > 0 && handedBack.tryAcquire()) {
+                space.freeBytesMayUse(NODESIZE);
             }
         }
 
         @Override
-        public void runDelayedItems(long items) {}
-
-        @Override
-        public void flushDelalloc(long bytes, boolean waitOrdered) {}
-
-        @Override
-        public void runDelayedRefs(long count) {}
-
-        /** No unallocated device space: the allocator can only say so. */
-        @Override
-        public void allocateChunk(SpaceType type, boolean force) {
-            space.setFull(true);
+        public void runDelayedItems(long items) {
+            giveBack();
         }
 
         @Override
-        public void runDelayedIputs() {}
+        public void flushDelalloc(long bytes, boolean waitOrdered) {
+            giveBack();
+        }
+
+        @Override
+        public void runDelayedRefs(long count) {
+            giveBack();
+        }
+
+        @Override
+        public void allocateChunk(SpaceType type, boolean force) {
+            space.setFull(true); // no unallocated device space
+        }
+
+        @Override
+        public void runDelayedIputs() {
+            giveBack();
+        }
+
+        @Override
+        public void commitTransaction() throws java.io.IOException {
+            try {
+                if (space.counters().tickets() > 0 && handedBack.tryAcquire(COMMIT_WAIT_MAX_SECONDS, TimeUnit.SECONDS)) {
+                    space.freeBytesMayUse(NODESIZE);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new java.io.InterruptedIOException("commit stand-in interrupted");
+            }
+            giveBack();
+        }
     }
 }
