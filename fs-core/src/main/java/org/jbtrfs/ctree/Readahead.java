@@ -54,7 +54,7 @@ public final class Readahead implements Executor {
     }
 
     private final ThreadPoolExecutor pool;
-    /** Worker threads started and not yet finished: what {@link #stop()} joins. */
+    /** Worker threads that started (registered by themselves), dead ones pruned: what {@link #stop()} joins. */
     private final Set<Thread> threads = ConcurrentHashMap.newKeySet();
 
     public Readahead() {
@@ -62,15 +62,16 @@ public final class Readahead implements Executor {
         AtomicInteger n = new AtomicInteger();
         pool = new ThreadPoolExecutor(THREADS_MAX, THREADS_MAX, KEEP_ALIVE_SECONDS, TimeUnit.SECONDS,
                 new ArrayBlockingQueue<>(QUEUE_MAX), r -> {
+                    // Registered once running, not when made: the pool may make a thread and never
+                    // start it (a shutdown raced its execute). Never unregistered by itself: a
+                    // thread still alive in its last instructions must be joined by stop(); dead
+                    // ones are pruned here, so the set stays a few threads long.
                     Thread t = new Thread(() -> {
-                        try {
-                            r.run();
-                        } finally {
-                            threads.remove(Thread.currentThread());
-                        }
+                        threads.removeIf(x -> !x.isAlive());
+                        threads.add(Thread.currentThread());
+                        r.run();
                     }, prefix + n.incrementAndGet());
                     t.setDaemon(true);
-                    threads.add(t);
                     return t;
                 }, (task, p) -> {
                     if (p.isShutdown()) {
@@ -101,7 +102,8 @@ public final class Readahead implements Executor {
         long deadlineNs = System.nanoTime() + TimeUnit.SECONDS.toNanos(STOP_WAIT_MAX_SECONDS);
         boolean interrupted = false;
         // Termination first (a worker exiting after shutdown may start another for the queue),
-        // then the threads themselves, so that none is alive when we return.
+        // then the threads themselves, so that none is alive when we return. Once terminated,
+        // every worker that ever started has registered itself (it ran to get the pool there).
         while (!pool.isTerminated()) {
             try {
                 if (!pool.awaitTermination(Math.max(0, deadlineNs - System.nanoTime()), TimeUnit.NANOSECONDS)) {
@@ -124,13 +126,19 @@ public final class Readahead implements Executor {
         if (interrupted) {
             Thread.currentThread().interrupt();
         }
-        assert pool.isTerminated() && threads.isEmpty()
+        assert pool.isTerminated() && threadsAlive() == 0
                 : "readahead still running after stop: " + threads + " terminated=" + pool.isTerminated();
     }
 
-    /** Worker threads alive (started and not finished): zero after {@link #stop()}. */
+    /** Worker threads alive: zero after {@link #stop()}. */
     public int threadsAlive() {
-        return threads.size();
+        int alive = 0;
+        for (Thread t : threads) {
+            if (t.isAlive()) {
+                alive++;
+            }
+        }
+        return alive;
     }
 
     public boolean isStopped() {
