@@ -57,16 +57,25 @@ public final class TreeBlockReader {
     private final int sectorsize;
     private final ExtentBufferCache cache;
     private final Executor readaheadExecutor;
+    /** The readahead workers this reader made and must stop; null when given an executor. */
+    private final Readahead ownReadahead;
 
+    /** A reader with readahead workers of its own, which {@link #stopReadahead()} stops. */
     public TreeBlockReader(BlockDevice device, ChunkMap chunks, CsumType csumType, byte[] headerFsid, int nodesize,
             int sectorsize, ExtentBufferCache cache) {
-        this(device, chunks, csumType, headerFsid, nodesize, sectorsize, cache, Readahead.SHARED);
+        this(device, chunks, csumType, headerFsid, nodesize, sectorsize, cache, new Readahead(), true);
     }
 
-    /** As above, with the executor that runs readahead reads (tests pass their own). */
+    /** As above, with the executor that runs readahead reads (tests pass their own; not stopped here). */
     public TreeBlockReader(BlockDevice device, ChunkMap chunks, CsumType csumType, byte[] headerFsid, int nodesize,
             int sectorsize, ExtentBufferCache cache, Executor readaheadExecutor) {
+        this(device, chunks, csumType, headerFsid, nodesize, sectorsize, cache, readaheadExecutor, false);
+    }
+
+    private TreeBlockReader(BlockDevice device, ChunkMap chunks, CsumType csumType, byte[] headerFsid, int nodesize,
+            int sectorsize, ExtentBufferCache cache, Executor readaheadExecutor, boolean owned) {
         this.readaheadExecutor = readaheadExecutor;
+        this.ownReadahead = owned ? (Readahead) readaheadExecutor : null;
         this.device = device;
         this.chunks = chunks;
         this.csumType = csumType;
@@ -82,6 +91,21 @@ public final class TreeBlockReader {
 
     public ExtentBufferCache cache() {
         return cache;
+    }
+
+    /**
+     * Stops this reader's own readahead workers (after the reads queued or in flight end); later
+     * readahead requests start nothing. Part of the filesystem's close, before the device closes.
+     */
+    public void stopReadahead() {
+        if (ownReadahead != null) {
+            ownReadahead.stop();
+        }
+    }
+
+    /** This reader's own readahead workers, or null when it was given an executor. */
+    public Readahead ownReadahead() {
+        return ownReadahead;
     }
 
     /** Returns the verified block with a user reference the caller must release. */

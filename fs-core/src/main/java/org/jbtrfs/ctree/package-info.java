@@ -29,8 +29,11 @@
  *
  * <h2>Threads and locks</h2>
  * Cache lookups take no lock; sweeps are serialised by the cache's eviction lock, a leaf lock that
- * is only tried. Readahead reads run on the shared daemon workers of {@code Readahead} (or an
- * executor given to the {@link org.jbtrfs.ctree.TreeBlockReader}).
+ * is only tried. Readahead reads run on the filesystem's own workers
+ * ({@link org.jbtrfs.ctree.Readahead}, made by its {@link org.jbtrfs.ctree.TreeBlockReader}, or an
+ * executor given to the reader), which {@code disk.FsInfo.close} stops before the device closes:
+ * queued and in-flight reads end first, later readahead starts nothing
+ * ({@code ReadaheadLifecycleTest}).
  * Read-only buffers are immutable once published, so readers share them freely.
  *
  * <p>May use {@code format} and {@code device}; may not call {@code disk}, {@code inode} or above.

@@ -31,6 +31,8 @@ import org.jbtrfs.format.Superblock;
  * open_ctree() in disk-io.c: superblock, features, sys_chunk_array, chunk tree, root tree.
  *
  * <p>Read-only for now: nothing here changes after open, so it is safe to share between threads.
+ * It owns the filesystem's readahead workers (made by its {@link TreeBlockReader}); {@link #close}
+ * stops them, after their reads end, before it closes the device.
  */
 public final class FsInfo implements AutoCloseable, org.jbtrfs.ctree.TreeRoots {
     private static final Logger LOG = Logger.getLogger(FsInfo.class.getName());
@@ -74,7 +76,12 @@ public final class FsInfo implements AutoCloseable, org.jbtrfs.ctree.TreeRoots {
         TreeBlockReader reader = new TreeBlockReader(device, chunks, sb.csumType(), sb.headerFsid(), (int) sb.nodesize(),
                 (int) sb.sectorsize(), cache);
         FsInfo fs = new FsInfo(device, sb, copy.mirror(), chunks, new BTree(reader), options);
-        fs.loadChunkTree();
+        try {
+            fs.loadChunkTree();
+        } catch (IOException | RuntimeException e) {
+            reader.stopReadahead(); // the caller closes the device next
+            throw e;
+        }
         // Only an open that succeeded: close() unregisters it again.
         org.jbtrfs.ctree.MemoryPressure.register(cache);
         if (sb.logRoot() != 0) {
@@ -236,6 +243,9 @@ public final class FsInfo implements AutoCloseable, org.jbtrfs.ctree.TreeRoots {
     @Override
     public void close() throws IOException {
         org.jbtrfs.ctree.MemoryPressure.unregister(btree.reader().cache());
+        // Last of the workers (after the Filesystem's transaction thread, cleaner and reclaimers):
+        // readahead reads in flight end before the device they read from closes (seed 004).
+        btree.reader().stopReadahead();
         device.close();
     }
 }

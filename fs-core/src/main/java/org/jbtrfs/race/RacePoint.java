@@ -93,7 +93,15 @@ public enum RacePoint {
      * {@code org.jbtrfs.ctree.ExtentBufferCache#shrink} with the cache's eviction lock held (a leaf
      * lock that lookups and IO never take), once per candidate.
      */
-    EVICT_BEFORE_RELEASE;
+    EVICT_BEFORE_RELEASE,
+
+    /**
+     * Seed 004's rule at unmount: a filesystem's readahead has stopped taking reads and is about to
+     * wait for the ones queued or in flight, before the device closes. Hit by
+     * {@code org.jbtrfs.ctree.Readahead#stop} with no lock held (under the Filesystem's close).
+     * Tests observe it to know the close got there while a readahead read is held in flight.
+     */
+    READAHEAD_STOPPING;
 
     /**
      * How long a thread stays held at an armed point before it gives up and fails: a test that

@@ -314,6 +314,19 @@ public final class SpaceInfo {
         return ticketsId;
     }
 
+    /**
+     * Tickets granted so far (tickets_id), read under the lock: how benchmarks and tests prove
+     * that reservations really went through the ticket queue rather than the fast path.
+     */
+    public long ticketsGranted() {
+        lock.lock();
+        try {
+            return ticketsId;
+        } finally {
+            lock.unlock();
+        }
+    }
+
     long reclaimSize() {
         assertLocked();
         return reclaimSize;

@@ -72,8 +72,8 @@ class ExtentBufferCacheStressTest {
             throw new AssertionError("seed " + seed, failure.get());
         }
         System.out.printf("  %d threads x %d ops in %d ms: %d items and %d blocks checked; reads %d, readaheads %d, "
-                + "joins %d, hits %d, evictions %d%n", THREADS, OPS_PER_THREAD, ms, itemsChecked.get(), blocksChecked.get(),
-                cache.reads(), cache.readaheads(), cache.joins(), cache.hits(), cache.evictions());
+                + "joins %d, misses %d, evictions %d%n", THREADS, OPS_PER_THREAD, ms, itemsChecked.get(), blocksChecked.get(),
+                cache.reads(), cache.readaheads(), cache.joins(), cache.misses(), cache.evictions());
         assertEquals(0, cache.usersHeld(), "references leaked");
         assertTrue(cache.evictions() > 0 && cache.readaheads() > 0, "the test must evict and read ahead");
         cache.shrink(cache.limitBytes() / 2);

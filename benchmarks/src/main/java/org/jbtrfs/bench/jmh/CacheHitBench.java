@@ -17,7 +17,11 @@ import org.openjdk.jmh.annotations.State;
 
 /**
  * An extent buffer cache hit ({@code get} + {@code release} of a cached block, as every step of a
- * search does) beside its floor, a {@link ConcurrentHashMap} get of the same keys.
+ * search does) beside two floors: {@link #chmGet}, a {@link ConcurrentHashMap} get keyed by the
+ * same block addresses (the issue's floor: any address-keyed map costs that), and
+ * {@link #chmGetMixedKeys}, the same get keyed as the cache keys its own map
+ * ({@link ExtentBufferCache#mapKey}), so that the ratio to it is the cost of the reference
+ * protocol alone (the two atomic adds of tryRetain and release).
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -29,6 +33,7 @@ public class CacheHitBench {
 
     ExtentBufferCache cache;
     final ConcurrentHashMap<Long, Object> map = new ConcurrentHashMap<>();
+    final ConcurrentHashMap<Long, Object> mixedMap = new ConcurrentHashMap<>();
 
     @Setup
     public void setup() throws IOException {
@@ -37,6 +42,7 @@ public class CacheHitBench {
             long bytenr = bytenr(i);
             ExtentBuffer eb = cache.get(bytenr, NODESIZE, LOADER);
             map.put(bytenr, eb);
+            mixedMap.put(ExtentBufferCache.mapKey(bytenr), eb);
             eb.release();
         }
     }
@@ -74,5 +80,10 @@ public class CacheHitBench {
     @Benchmark
     public Object chmGet(Cursor c) {
         return map.get(c.key());
+    }
+
+    @Benchmark
+    public Object chmGetMixedKeys(Cursor c) {
+        return mixedMap.get(ExtentBufferCache.mapKey(c.key()));
     }
 }
