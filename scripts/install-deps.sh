@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building, running and testing jbtrfs needs on Debian/Ubuntu, once:
 # a JDK 17+, Maven, btrfs-progs (mkfs.btrfs, btrfs check: the oracle every test uses), FUSE
-# (libfuse2 for jnr-fuse, fuse3 for fusermount3), attr (setfattr/getfattr), fio, util-linux (losetup),
+# (libfuse2 for the jnr-fuse passthrough baseline, fuse3 for fusermount3), attr (setfattr/getfattr),
+# acl (setfacl/getfacl), fio, util-linux (losetup),
 # rsync and git (real tools the FUSE tests run through a mount).
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
@@ -22,6 +23,7 @@ have_cmd mkfs.btrfs || need+=(btrfs-progs)
 have_pkg libfuse2 || have_pkg libfuse2t64 || need+=(libfuse2)
 have_cmd fusermount3 || need+=(fuse3)
 have_cmd setfattr || need+=(attr)
+have_cmd setfacl || need+=(acl)
 have_cmd fio || need+=(fio)
 have_cmd rsync || need+=(rsync)
 have_cmd git || need+=(git)

@@ -293,11 +293,13 @@ public final class Filesystem implements AutoCloseable {
     }
 
     /** Items a namespace change may insert or change, the kernel's counts (btrfs_start_transaction callers). */
-    private static final int CREATE_ITEMS = 6;
+    /** A create's items (as btrfs_create's trans units) and the two ACL xattrs it may inherit. */
+    private static final int CREATE_ITEMS = 8;
     private static final int LINK_ITEMS = 5;
     private static final int UNLINK_ITEMS = 8;
     private static final int RENAME_ITEMS = 11;
-    private static final int SETATTR_ITEMS = 2;
+    /** the inode, and the access ACL a chmod rewrites. */
+    private static final int SETATTR_ITEMS = 3;
     private static final int XATTR_ITEMS = 3;
     private static final int TRUNCATE_ITEMS = 8;
     /** Deleting empty groups changes a few items per group in four trees; a handful of groups at a time. */
@@ -387,9 +389,17 @@ public final class Filesystem implements AutoCloseable {
         return s.getBytes(StandardCharsets.UTF_8);
     }
 
-    /** mknod(2)/creat(2)/mkdir(2): {@code mode} carries the file type (S_IFREG, S_IFDIR, ...). */
+    /**
+     * mknod(2)/creat(2)/mkdir(2): {@code mode} carries the file type (S_IFREG, S_IFDIR, ...). A
+     * default ACL of {@code dir} is inherited (and cuts the mode down).
+     */
     public InodeId mknod(InodeId dir, byte[] name, int mode, long rdev, int uid, int gid) throws IOException {
-        return change("mknod", CREATE_ITEMS, 0, h -> namespace.create(h, dir, name, mode, rdev, uid, gid, now()));
+        return mknod(dir, name, mode, rdev, uid, gid, 0);
+    }
+
+    /** As above, with the caller's umask, which applies unless {@code dir} has a default ACL (as in the kernel). */
+    public InodeId mknod(InodeId dir, byte[] name, int mode, long rdev, int uid, int gid, int umask) throws IOException {
+        return change("mknod", CREATE_ITEMS, 0, h -> namespace.create(h, dir, name, mode, rdev, uid, gid, umask, now()));
     }
 
     /** creat(2) of a regular file with permission bits {@code perm}. */

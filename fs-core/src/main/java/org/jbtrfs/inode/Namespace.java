@@ -167,6 +167,15 @@ public final class Namespace {
      */
     public InodeId create(TransHandle h, InodeId dir, byte[] name, int mode, long rdev, int uid, int gid, Timespec now)
             throws IOException {
+        return create(h, dir, name, mode, rdev, uid, gid, 0, now);
+    }
+
+    /**
+     * As above, with the caller's {@code umask}: it applies unless {@code dir} has a default ACL,
+     * which decides the mode and the new inode's ACLs instead ({@link Acls}).
+     */
+    public InodeId create(TransHandle h, InodeId dir, byte[] name, int mode, long rdev, int uid, int gid, int umask,
+            Timespec now) throws IOException {
         int type = mode & Attr.S_IFMT;
         if (type == Attr.S_IFLNK) {
             throw new FsException(Errno.EINVAL, "symlinks are made by symlink()");
@@ -179,7 +188,7 @@ public final class Namespace {
             throw new FsException(Errno.EINVAL, "mode " + Integer.toOctalString(mode) + " names no file type");
         }
         long diskRdev = type == Attr.S_IFCHR || type == Attr.S_IFBLK ? kernelRdev(rdev) : 0;
-        return newInode(h, dir, name, mode, diskRdev, uid, gid, now, null);
+        return newInode(h, dir, name, mode, umask, diskRdev, uid, gid, now, null);
     }
 
     /** symlink(2): a symlink to {@code target}, stored as an inline extent. */
@@ -192,11 +201,11 @@ public final class Namespace {
                 > trees.cow().maxItemSize()) {
             throw new FsException(Errno.ENAMETOOLONG, "symlink target of " + target.length + " bytes");
         }
-        return newInode(h, dir, name, Attr.S_IFLNK | 0777, 0, uid, gid, now, target);
+        return newInode(h, dir, name, Attr.S_IFLNK | 0777, 0, 0, uid, gid, now, target);
     }
 
-    private InodeId newInode(TransHandle h, InodeId dir, byte[] name, int mode, long rdev, int uid, int gid, Timespec now,
-            byte[] symlinkTarget) throws IOException {
+    private InodeId newInode(TransHandle h, InodeId dir, byte[] name, int mode, int umask, long rdev, int uid, int gid,
+            Timespec now, byte[] symlinkTarget) throws IOException {
         checkNewName(name);
         TreeEdit t = lock(h, dir.root());
         try {
@@ -204,6 +213,8 @@ public final class Namespace {
             if (DirEntries.find(t, dir.ino(), name) != null) {
                 throw new FsException(Errno.EEXIST, str(name) + " exists in " + dir);
             }
+            Acls.ForNew acl = Acls.forNew(t, dir.ino(), mode, umask);
+            mode = acl.mode();
             long ino = allocIno(t);
             MutableInode m = new MutableInode();
             m.generation = h.transid();
@@ -224,6 +235,7 @@ public final class Namespace {
                 t.insert(new DiskKey(ino, ItemType.EXTENT_DATA, 0),
                         FileExtentItem.inline(h.transid(), symlinkTarget.length, 0, symlinkTarget).encode());
             }
+            Acls.applyNew(t, ino, acl);
             entries.add(t, dir.ino(), name, new DiskKey(ino, ItemType.INODE_ITEM, 0), fileType(mode), ino);
             parent.size += 2L * name.length;
             parent.mtime = parent.ctime = now;
@@ -474,6 +486,7 @@ public final class Namespace {
             MutableInode m = load(t, id.ino());
             if (a.mode() != null) {
                 m.mode = (m.mode & Attr.S_IFMT) | (a.mode() & 07777);
+                Acls.chmod(t, id.ino(), a.mode());
             }
             if (a.uid() != null) {
                 m.uid = a.uid() & 0xffffffffL;
@@ -500,7 +513,11 @@ public final class Namespace {
         TreeEdit t = lock(h, id.root());
         try {
             MutableInode m = load(t, id.ino());
-            Xattrs.set(t, id.ino(), name, value, flags);
+            if (Acls.isAclName(name)) {
+                Acls.set(t, id.ino(), m, name, value); // the mode follows an access ACL
+            } else {
+                Xattrs.set(t, id.ino(), name, value, flags);
+            }
             m.ctime = now;
             m.touch(h.transid());
             store(t, id.ino(), m);

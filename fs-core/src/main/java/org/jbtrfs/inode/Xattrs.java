@@ -62,6 +62,19 @@ final class Xattrs {
         t.put(key, data);
     }
 
+    /** The value of xattr {@code name}, or null when the inode has none. */
+    static byte[] get(TreeEdit t, long ino, byte[] name) throws IOException {
+        Item it = t.get(new DiskKey(ino, ItemType.XATTR_ITEM, Crc32c.nameHash(name)));
+        if (it != null) {
+            for (DirItem d : DirItem.decodeAll(it.data(), 0, it.size())) {
+                if (Arrays.equals(d.name(), name)) {
+                    return d.data();
+                }
+            }
+        }
+        return null;
+    }
+
     static void remove(TreeEdit t, long ino, byte[] name) throws IOException {
         DiskKey key = new DiskKey(ino, ItemType.XATTR_ITEM, Crc32c.nameHash(name));
         Item it = t.get(key);

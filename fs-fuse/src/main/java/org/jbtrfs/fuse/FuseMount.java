@@ -44,7 +44,7 @@ public final class FuseMount implements AutoCloseable {
     /** What we ask of the kernel at INIT: see {@link FuseAbi} for each flag. */
     static final int INIT_FLAGS = FuseAbi.ASYNC_READ | FuseAbi.BIG_WRITES | FuseAbi.MAX_PAGES
             | FuseAbi.PARALLEL_DIROPS | FuseAbi.DO_READDIRPLUS | FuseAbi.READDIRPLUS_AUTO | FuseAbi.CACHE_SYMLINKS
-            | FuseAbi.ASYNC_DIO;
+            | FuseAbi.ASYNC_DIO | FuseAbi.POSIX_ACL | FuseAbi.DONT_MASK;
     private static final Logger LOG = Logger.getLogger(FuseMount.class.getName());
 
     private final JbtrfsFuse fuse;

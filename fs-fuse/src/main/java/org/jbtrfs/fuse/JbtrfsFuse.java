@@ -42,7 +42,9 @@ import org.jbtrfs.fuse.protocol.FuseSession;
  * <p>The kernel caches attributes and names for {@link Timeouts}; that is safe because every
  * change comes through this mount (the daemon holds the image locked) and the kernel drops what a
  * change of its own makes stale (a hard link's other names share the node, so its link count is
- * right everywhere). Permissions are the kernel's ({@code default_permissions}). Owner of new
+ * right everywhere). Permissions are the kernel's ({@code default_permissions}, and POSIX ACLs with
+ * FUSE_POSIX_ACL: the kernel enforces them, fs-core stores them, keeps the mode in step and applies
+ * default ACLs and the umask, which the kernel passes on under FUSE_DONT_MASK). Owner of new
  * inodes: the caller's uid and gid; in a directory with S_ISGID the gid is the directory's and a
  * new directory keeps S_ISGID (inode_init_owner() in fs/inode.c), which FUSE leaves to us.
  */
@@ -332,14 +334,14 @@ public final class JbtrfsFuse implements FuseSession.Handler {
         InodeId dir = node(rq);
         Owner o = owner(rq, dir, rq.u32(0));
         long rdev = rq.u32(4) & 0xffffffffL;
-        replyEntry(r, fs.mknod(dir, rq.cstring(16), o.mode(), rdev, o.uid(), o.gid()));
+        replyEntry(r, fs.mknod(dir, rq.cstring(16), o.mode(), rdev, o.uid(), o.gid(), rq.u32(8)));
     }
 
     /** fuse_mkdir_in: 0 mode · 4 umask (u32); name at 8. */
     private void mkdir(FuseRequest rq, FuseReply r) throws IOException {
         InodeId dir = node(rq);
         Owner o = owner(rq, dir, Attr.S_IFDIR | (rq.u32(0) & 07777));
-        replyEntry(r, fs.mkdir(dir, rq.cstring(8), o.mode() & 07777, o.uid(), o.gid()));
+        replyEntry(r, fs.mknod(dir, rq.cstring(8), o.mode(), 0, o.uid(), o.gid(), rq.u32(4)));
     }
 
     /** The name, then the target, both NUL-terminated. */
@@ -460,7 +462,7 @@ public final class JbtrfsFuse implements FuseSession.Handler {
     private void create(FuseRequest rq, FuseReply r) throws IOException {
         InodeId dir = node(rq);
         Owner o = owner(rq, dir, Attr.S_IFREG | (rq.u32(4) & 07777));
-        InodeId id = fs.mknod(dir, rq.cstring(16), o.mode(), 0, o.uid(), o.gid());
+        InodeId id = fs.mknod(dir, rq.cstring(16), o.mode(), 0, o.uid(), o.gid(), rq.u32(8));
         Attr a = fs.getattr(id);
         long fh = openHandle(id);
         long nodeid = nodes.remember(id);
@@ -627,24 +629,11 @@ public final class JbtrfsFuse implements FuseSession.Handler {
 
     // ---- xattrs ---------------------------------------------------------------------------
 
-    /**
-     * POSIX ACLs arrive as these xattrs. Until fs-core applies them (btrfs_set_acl updates the
-     * mode too) they are refused as a filesystem without ACLs refuses them, so cp -a and friends
-     * fall back to chmod instead of losing the mode.
-     */
-    private static boolean isAclXattr(byte[] name) {
-        String n = new String(name, java.nio.charset.StandardCharsets.ISO_8859_1);
-        return n.equals("system.posix_acl_access") || n.equals("system.posix_acl_default");
-    }
-
     /** fuse_setxattr_in (without FUSE_SETXATTR_EXT): 0 size · 4 flags (u32); the name at 8, the value after it. */
     private void setxattr(FuseRequest rq, FuseReply r) throws IOException {
         int size = rq.u32(0);
         int flags = rq.u32(4);
         byte[] name = rq.cstring(8);
-        if (isAclXattr(name)) {
-            throw new FsException(Errno.EOPNOTSUPP, "POSIX ACLs are not supported yet");
-        }
         byte[] value = new byte[size];
         rq.copy(8 + name.length + 1, value, size);
         fs.setxattr(node(rq), name, value, flags);
