@@ -115,6 +115,7 @@ final class TreeWalker {
         }
         if (first) {
             checkBlock(eb, upper);
+            ownerExists(eb);
         } else if (visitor == null) {
             return; // a shared subtree whose references were counted on its first visit
         }
@@ -208,6 +209,22 @@ final class TreeWalker {
             } finally {
                 c.release();
             }
+        }
+    }
+
+    /**
+     * check_owner_ref(): a subvolume tree block whose owner tree is gone (deleted and dropped) must
+     * be FULL_BACKREF — the drop of its owner converts every block it shared (UPDATE_BACKREF) —
+     * else the backrefs of its children name a root nobody answers for.
+     */
+    private void ownerExists(ExtentBuffer eb) throws IOException {
+        long owner = eb.owner();
+        if (!fsLike || !emitRefs || owner == treeId || owner == ObjectIds.TREE_RELOC || ctx.roots.root(owner) != null) {
+            return;
+        }
+        if (!fullBackref(eb)) {
+            ctx.problem(area, "tree block " + Le.u64s(eb.bytenr()) + " is owned by tree " + Areas.treeName(owner)
+                    + ", which has no ROOT_ITEM, and is not FULL_BACKREF (owner ref check)");
         }
     }
 
