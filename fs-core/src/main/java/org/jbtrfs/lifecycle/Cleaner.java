@@ -14,8 +14,9 @@ import org.jbtrfs.race.RacePoint;
 /**
  * btrfs's cleaner kthread, for the work jbtrfs has of it: delayed iputs — inodes whose last name
  * and last open handle are gone, evicted in the background (btrfs_add_delayed_iput,
- * btrfs_run_delayed_iputs) — then unused block groups (btrfs_delete_unused_bgs). Dead roots join
- * it with snapshot deletion.
+ * btrfs_run_delayed_iputs) — then dead roots (btrfs_clean_one_deleted_snapshot, in bounded steps
+ * that stop when {@link #shouldYield} says so) and unused block groups (btrfs_delete_unused_bgs):
+ * the {@link Job} after the iputs.
  *
  * <h2>Seed 003</h2>
  * The cleaner does its work holding {@link #mutex} (the kernel's cleaner_mutex) and checks, under
@@ -32,7 +33,7 @@ public final class Cleaner {
         void evict(InodeId id) throws IOException;
     }
 
-    /** Other work of a round, after the delayed iputs (unused block groups). */
+    /** Other work of a round, after the delayed iputs (dead roots, unused block groups). */
     public interface Job {
         void run() throws IOException;
     }
@@ -108,6 +109,15 @@ public final class Cleaner {
     /** Whether some thread (the cleaner, or a remount holding it idle) holds the cleaner mutex. */
     public boolean isBusy() {
         return mutex.isLocked();
+    }
+
+    /**
+     * btrfs_need_cleaner_sleep for long work (dead roots): stop at the next step boundary when the
+     * filesystem is going read-only or closing, or anyone waits for the cleaner mutex (a remount,
+     * close, or a caller running the cleaner's work itself). The work left stays queued.
+     */
+    public boolean shouldYield() {
+        return worker.stopRequested() || mutex.hasQueuedThreads() || !writable.getAsBoolean();
     }
 
     /** Threads waiting for the cleaner mutex: tests use it to see a remount blocked on a busy cleaner. */

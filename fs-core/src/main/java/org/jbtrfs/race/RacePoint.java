@@ -84,7 +84,16 @@ public enum RacePoint {
      * {@code org.jbtrfs.ctree.ExtentBufferCache#shrink} with the cache's eviction lock held (a leaf
      * lock that lookups and IO never take), once per candidate.
      */
-    EVICT_BEFORE_RELEASE;
+    EVICT_BEFORE_RELEASE,
+
+    /**
+     * Seed 003 (patch 2/5 and 3/5: dead roots wait for a read-write mount; a remount to read-only
+     * waits for the cleaner): the cleaner has ended one step of dropping a dead root (its progress
+     * is in the ROOT_ITEM, its transaction ended) and is about to decide whether to go on. Hit by
+     * {@code org.jbtrfs.subvol.DeadRoots#run} with the cleaner mutex held and no other lock. A
+     * remount or unmount arriving now makes the cleaner stop here; the drop resumes later.
+     */
+    DROP_SNAPSHOT_STEP;
 
     /**
      * How long a thread stays held at an armed point before it gives up and fails: a test that

@@ -522,6 +522,16 @@ public final class FsTrees implements TransactionManager.CommitWork, TreeRoots {
         return r;
     }
 
+    /**
+     * Forgets the writable root of a tree whose ROOT_ITEM was deleted (a dropped dead root), so the
+     * commit does not look for its item. The tree must have no change of the running transaction.
+     */
+    public void forgetRoot(long id) {
+        CowRoot r = roots.remove(id);
+        assert r == null || r.commitRoot() == null || current(r).bytenr() == r.commitRoot().bytenr()
+                : "forgetting tree " + id + " with uncommitted changes";
+    }
+
     /** Searches of the current (uncommitted) trees, each under its tree's read lock. */
     public TreeReads reads() {
         return reads;
