@@ -80,6 +80,9 @@ public final class Filesystem implements AutoCloseable {
                 : new org.jbtrfs.lifecycle.Cleaner(id -> change("evict", UNLINK_ITEMS, 0, true, h -> namespace.evict(h, id)),
                         this::isWritable, this::cleanerWork);
         this.deadRoots = trees == null ? null : new org.jbtrfs.subvol.DeadRoots();
+        if (trees != null) {
+            trees.setDelayedIputs(() -> cleaner.runDelayedIputsIfIdle(this::evictForReclaim));
+        }
         this.rootDir = inodes.subvolumes().topDirectory(inodes.subvolumes().defaultSubvolume());
         try {
             if (!inodes.getattr(rootDir).isDirectory()) {
@@ -354,6 +357,20 @@ public final class Filesystem implements AutoCloseable {
         }
         trees.transactions().end(h);
         return result;
+    }
+
+    /**
+     * An eviction run by the space reclaimer (RUN_DELAYED_IPUTS): without the op lock — a writer
+     * holding it may be the one waiting for this space; the inode has no name and no handle, so no
+     * other change can reach it — and with a reservation that never waits for the reclaimer.
+     */
+    private void evictForReclaim(InodeId id) throws IOException {
+        if (closed || !isWritable()) {
+            throw new FsException(Errno.EROFS, "not writable: delayed iput of " + id + " stays queued");
+        }
+        try (var reservation = trees.space().reserveOp(UNLINK_ITEMS, 0, true, org.jbtrfs.space.FlushPolicy.NO_FLUSH)) {
+            inTransaction("evict", h -> namespace.evict(h, id));
+        }
     }
 
     private org.jbtrfs.transaction.SpaceAccounting.OpReservation reserve(long items, long dataBytes, boolean freesSpace)

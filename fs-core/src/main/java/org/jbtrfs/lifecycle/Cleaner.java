@@ -131,6 +131,28 @@ public final class Cleaner {
      * first failure stops it and is thrown, the rest stay queued.
      */
     public int runDelayedIputs() throws IOException {
+        return runDelayedIputs(evictor);
+    }
+
+    /**
+     * The space reclaimer's RUN_DELAYED_IPUTS stage: when the cleaner is idle (its mutex free) and
+     * the filesystem writable, runs the queue in the calling thread with {@code reclaimEvictor} —
+     * one that does not wait for space, since the reclaimer itself would have to make it. A busy
+     * cleaner is running the queue already, or a remount holds it: then this does nothing (waiting
+     * could deadlock with a cleaner that waits for space). Returns how many ran.
+     */
+    public int runDelayedIputsIfIdle(Evictor reclaimEvictor) throws IOException {
+        if (!mutex.tryLock()) {
+            return 0;
+        }
+        try {
+            return writable.getAsBoolean() ? runDelayedIputs(reclaimEvictor) : 0;
+        } finally {
+            mutex.unlock();
+        }
+    }
+
+    private int runDelayedIputs(Evictor ev) throws IOException {
         if (!mutex.isHeldByCurrentThread()) {
             throw new IllegalStateException("delayed iputs run without the cleaner mutex");
         }
@@ -146,7 +168,7 @@ public final class Cleaner {
             if (id == null) {
                 return ran;
             }
-            evictor.evict(id);
+            ev.evict(id);
             lock.lock();
             try {
                 delayedIputs.poll();
@@ -164,6 +186,7 @@ public final class Cleaner {
 
     /** One round: under the mutex, if the filesystem is writable, run the queue. */
     private void cleanOnce() {
+        RacePoint.CLEANER_WOKEN.hit();
         mutex.lock();
         try {
             // Under the mutex: a remount to read-only either finished (we see it) or waits for us.

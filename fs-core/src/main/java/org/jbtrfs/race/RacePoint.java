@@ -62,6 +62,15 @@ public enum RacePoint {
     CLEANER_WORKING,
 
     /**
+     * Seed 003 (patch 5/5, delayed iputs left pending) and the space reclaimer's RUN_DELAYED_IPUTS
+     * stage: the cleaner thread was woken for a round and has not taken its mutex yet. Hit by
+     * {@code org.jbtrfs.lifecycle.Cleaner} with no lock held. Holding it leaves queued delayed iputs
+     * pending with the cleaner idle, as when the cleaner has not been scheduled yet: whoever needs
+     * their space (a reservation on a full filesystem) must run them itself.
+     */
+    CLEANER_WOKEN,
+
+    /**
      * Seed 003, patch 4/5: close has stopped the workers and committed, and is about to check that
      * no transaction is open or committing, no delayed iput pending, no dirty block left. Hit by
      * {@code org.jbtrfs.Filesystem#close} with the op lock held. Tests start a transaction here, as

@@ -385,9 +385,10 @@ public final class FsTrees implements TransactionManager.CommitWork, TreeRoots {
     }
 
     /**
-     * The flush hooks of this filesystem (flush_space's stages): delayed refs run only at commit
-     * here, there is no delalloc and no delayed iput yet, so committing — which runs the refs and
-     * unpins what was freed — is the stage that frees space; chunk allocation adds it.
+     * The flush hooks of this filesystem (flush_space's stages): delayed refs, delayed iputs (the
+     * inodes whose last name and handle are gone: evicting them drops their extents) and committing
+     * — which runs the refs and unpins what was freed — free space; chunk allocation adds it. There
+     * is no delalloc.
      */
     public org.jbtrfs.space.Flusher flusher() {
         return new org.jbtrfs.space.Flusher() {
@@ -423,7 +424,8 @@ public final class FsTrees implements TransactionManager.CommitWork, TreeRoots {
             }
 
             @Override
-            public void runDelayedIputs() {
+            public void runDelayedIputs() throws IOException {
+                FsTrees.this.delayedIputs.run();
             }
 
             @Override
@@ -444,6 +446,19 @@ public final class FsTrees implements TransactionManager.CommitWork, TreeRoots {
                 return "flusher of " + fs.device();
             }
         };
+    }
+
+    /** The RUN_DELAYED_IPUTS stage's work, set by the filesystem that owns the delayed iputs. */
+    @FunctionalInterface
+    public interface DelayedIputs {
+        void run() throws IOException;
+    }
+
+    private volatile DelayedIputs delayedIputs = () -> { };
+
+    /** Sets what the reclaimer's RUN_DELAYED_IPUTS stage runs (the cleaner's queue, evicted without waiting on space). */
+    public void setDelayedIputs(DelayedIputs d) {
+        this.delayedIputs = d;
     }
 
     /** ALLOC_CHUNK for the reclaimer: a new block group of {@code type} when the device has room. */
