@@ -7,9 +7,9 @@ import org.jbtrfs.ctree.TreeBlockReader;
 import org.jbtrfs.ctree.TreeRoot;
 import org.jbtrfs.extent.DelayedRefs;
 import org.jbtrfs.extent.ExtentInfo;
+import org.jbtrfs.extent.TreeBlockRefs;
 import org.jbtrfs.format.DiskKey;
 import org.jbtrfs.format.ExtentItem;
-import org.jbtrfs.format.FileExtentItem;
 import org.jbtrfs.format.Header;
 import org.jbtrfs.format.ItemType;
 import org.jbtrfs.format.Le;
@@ -424,34 +424,11 @@ public final class DropSnapshot {
         return null;
     }
 
-    /**
-     * __btrfs_mod_ref(): adds or drops one reference from block {@code eb} to each of its children —
-     * tree blocks, or for a leaf the data extent of every regular or prealloc file extent item —
-     * keyed by this root ({@code full} false) or by {@code eb} itself ({@code full}, FULL_BACKREF).
-     */
+    /** __btrfs_mod_ref() on {@code eb}'s children, keyed by {@code eb} ({@code full}) or by this root. */
     private void modRefs(TransHandle h, Walk wc, ExtentBuffer eb, boolean full, DelayedRefs.Action action)
             throws IOException {
-        DelayedRefs refs = trees.refs(h.transid());
-        long parent = full ? eb.bytenr() : 0;
         h.markChanged();
-        int level = eb.level();
-        for (int slot = 0; slot < eb.nritems(); slot++) {
-            if (level > 0) {
-                refs.addTreeRef(eb.blockptr(slot), nodesize, level - 1, wc.rootId, parent, action, false, null,
-                        h.transid());
-                continue;
-            }
-            DiskKey key = eb.key(slot);
-            if (key.type() != ItemType.EXTENT_DATA) {
-                continue;
-            }
-            FileExtentItem fi = FileExtentItem.decode(eb.data(), eb.itemDataOffset(slot), eb.itemSize(slot));
-            if (fi.type() == FileExtentItem.TYPE_INLINE || fi.diskBytenr() == 0) {
-                continue;
-            }
-            refs.addDataRef(fi.diskBytenr(), fi.diskNumBytes(), wc.rootId, key.objectid(), key.offset() - fi.offset(),
-                    parent, action, 1, false, h.transid());
-        }
+        TreeBlockRefs.mod(trees.refs(h.transid()), eb, wc.rootId, full, action, h.transid(), nodesize);
     }
 
     /**

@@ -77,6 +77,8 @@ public final class FsTrees implements TransactionManager.CommitWork, TreeRoots {
     private final TreeBlockWriter blockWriter;
     private final Map<Long, DelayedRefs> refs = new ConcurrentHashMap<>();
     private final Map<Long, CowRoot> roots = new ConcurrentHashMap<>();
+    /** last_snapshot of each subvolume tree opened for writing (the ROOT_ITEM's); snapshots are made by the kernel only. */
+    private final Map<Long, Long> lastSnapshots = new ConcurrentHashMap<>();
     private final CowRoot rootTree;
     private final CowRoot chunkTree;
     private final TransactionManager transactions;
@@ -120,6 +122,8 @@ public final class FsTrees implements TransactionManager.CommitWork, TreeRoots {
         }
         this.superblock = fs.superblock();
         this.reads = new TreeReads(fs.btree(), this);
+        alloc.setSharing(key -> reads.lookup(ObjectIds.EXTENT_TREE, key),
+                id -> lastSnapshots.getOrDefault(id, -1L));
         this.transactions = new TransactionManager(this, fs.superblock().generation());
     }
 
@@ -242,6 +246,7 @@ public final class FsTrees implements TransactionManager.CommitWork, TreeRoots {
             rootTree.lock.writeLock().unlock();
         }
         CowRoot r = new CowRoot(id, leaf, null);
+        lastSnapshots.put(id, 0L); // never snapshotted: nothing in it is shared
         roots.put(id, r);
         return r;
     }
@@ -527,6 +532,7 @@ public final class FsTrees implements TransactionManager.CommitWork, TreeRoots {
             return null;
         }
         TreeRoot committed = new TreeRoot(id, ri.bytenr(), ri.level(), ri.generation());
+        lastSnapshots.put(id, ri.lastSnapshot());
         synchronized (roots) {
             r = roots.get(id);
             if (r == null) {

@@ -25,6 +25,7 @@ import org.jbtrfs.format.ObjectIds;
 import org.jbtrfs.format.RootItem;
 import org.jbtrfs.race.RacePoint;
 import org.jbtrfs.testing.KernelImages;
+import org.jbtrfs.testing.SnapshotImages;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -44,49 +45,15 @@ class DeadRootsTest {
         RacePoint.disarmAll();
     }
 
-    /** Files in a shell loop: enough leaves for several drop steps. */
+    /** Files of the plain subvolume: enough leaves for several drop steps. */
     private static final int FILES = 6000;
-    /**
-     * Files of the snapshot images: over 493 leaves (the pointers of one node), so the trees have
-     * level 2 and the level-1 nodes the kernel COWs in sv after the snapshot become FULL_BACKREF
-     * in snap — their shared leaves are then dropped by parent (SHARED_BLOCK_REF).
-     */
-    private static final int SNAPSHOT_FILES = 24000;
-    private static final String CONTENT = "find sv snap -type f 2>/dev/null | sort | xargs -r md5sum";
 
-    /**
-     * sv: FILES small files in sv/d, eight 2 MiB files, a hard link; {@code withSnapshot}: SNAPSHOT_FILES
-     * instead, snap of sv, then both changed (blocks COWed after the snapshot: FULL_BACKREF in the kernel).
-     */
     private Path kernelImage(String name, boolean withSnapshot) throws Exception {
-        KernelImages.assumeAvailable();
-        Path img = tmp.resolve(name);
-        String script = "btrfs -q subvolume create sv && mkdir sv/d\n"
-                + "i=0; while [ $i -lt " + (withSnapshot ? SNAPSHOT_FILES : FILES)
-                + " ]; do echo \"file $i\" > sv/d/f$i; i=$((i+1)); done\n"
-                + "for j in 1 2 3 4 5 6 7 8; do head -c 2M /dev/urandom > sv/big$j; done\n"
-                + "ln sv/d/f1 sv/hard1\n"
-                + "sync\n";
-        if (withSnapshot) {
-            script += "btrfs -q subvolume snapshot sv snap\n"
-                    // snap changes inodes of the first half (its copies of those nodes are its own),
-                    // sv those of the second half: the old nodes there turn FULL_BACKREF in snap.
-                    + "echo changed > snap/d/f10\n"
-                    + "head -c 1M /dev/urandom > snap/d/f100\n"
-                    + "dd if=/dev/urandom of=sv/big2 bs=4K count=10 conv=notrunc 2>/dev/null\n"
-                    + "echo more > sv/d/f20000\n"
-                    + "sync\n";
-        }
-        String s = script;
-        KernelImages.build(img, 512L << 20, null, m -> m.sh(s));
-        return img;
+        return SnapshotImages.build(tmp.resolve(name), withSnapshot ? SnapshotImages.LEVEL2_FILES : FILES, withSnapshot);
     }
 
-    /** The kernel's md5sums of every file, read-only: a read with atime would COW (and un-share) the trees. */
     private static String kernelContent(Path img, Path mnt) throws Exception {
-        try (KernelImages.LoopMount m = KernelImages.mount(img, mnt, "ro")) {
-            return m.sh(CONTENT).output();
-        }
+        return SnapshotImages.content(img, mnt);
     }
 
     private static Filesystem openRw(Path img) throws Exception {
