@@ -300,10 +300,11 @@ public final class FsTrees implements TransactionManager.CommitWork, TreeRoots {
     private final List<BlockGroup> removedGroups = new ArrayList<>();
 
     /**
-     * btrfs_delete_unused_bgs (the cleaner's): every DATA or METADATA block group with nothing
-     * used, reserved or pinned — except the last one of its type, one made in this transaction,
+     * btrfs_delete_unused_bgs (the cleaner's): every block group with nothing used, reserved or
+     * pinned — except the last one of its type, one made in this transaction,
      * and one whose space the space_info still needs for its reservations — leaves allocation now;
-     * the commit deletes its BLOCK_GROUP_ITEM, free space entries, CHUNK_ITEM and DEV_EXTENTs, and
+     * the commit deletes its BLOCK_GROUP_ITEM, free space entries, CHUNK_ITEM and DEV_EXTENTs (and a
+     * SYSTEM chunk's sys_chunk_array entry), and
      * after that commit its device range is free for new chunks. Returns how many went.
      */
     public int deleteUnusedBlockGroups(TransHandle h) throws IOException {
@@ -333,7 +334,9 @@ public final class FsTrees implements TransactionManager.CommitWork, TreeRoots {
         }
         for (BlockGroup bg : all) {
             long type = bg.flags() & BlockGroupItem.TYPE_MASK;
-            if (type == BlockGroupItem.SYSTEM || bg.used() != 0 || bg.pinned() != 0 || bg.isReadOnly()
+            // Empty means no block of the current chunk tree (used, or reserved before its ref ran)
+            // nor of the committed one (pinned until the commit) lies in a SYSTEM group.
+            if (bg.used() != 0 || bg.reserved() != 0 || bg.pinned() != 0 || bg.isReadOnly()
                     || chunks.isPending(bg.start()) || perType.get(type) <= 1 || !space.canRemove(bg)) {
                 continue;
             }
