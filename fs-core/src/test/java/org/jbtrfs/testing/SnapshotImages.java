@@ -20,8 +20,13 @@ public final class SnapshotImages {
     private SnapshotImages() {
     }
 
-    /** Builds the image (skips the calling test where kernel images cannot be made). */
+    /** Builds a 512 MiB image (skips the calling test where kernel images cannot be made). */
     public static Path build(Path img, int files, boolean withSnapshot) throws Exception {
+        return build(img, files, withSnapshot, 512L << 20);
+    }
+
+    /** Builds the image, {@code sizeBytes} large. */
+    public static Path build(Path img, int files, boolean withSnapshot, long sizeBytes) throws Exception {
         KernelImages.assumeAvailable();
         String script = "btrfs -q subvolume create sv && mkdir sv/d\n"
                 + "i=0; while [ $i -lt " + files + " ]; do echo \"file $i\" > sv/d/f$i; i=$((i+1)); done\n"
@@ -37,7 +42,7 @@ public final class SnapshotImages {
                     + "sync\n";
         }
         String s = script;
-        KernelImages.build(img, 512L << 20, null, m -> m.sh(s));
+        KernelImages.build(img, sizeBytes, null, m -> m.sh(s));
         return img;
     }
 
