@@ -574,6 +574,12 @@ public final class Namespace {
      * then its orphan item. An inode that still has links is left alone (false).
      */
     public boolean evict(TransHandle h, InodeId id) throws IOException {
+        RootItem ri = trees.reads().rootItem(id.root());
+        if (ri == null || ri.refs() == 0) {
+            // A deleted subvolume (btrfs_evict_inode skips a root with refs 0): its whole tree goes
+            // with the drop, which must find it as the deletion committed it.
+            return false;
+        }
         CowRoot r = trees.root(id.root());
         r.lock.writeLock().lock();
         try {

@@ -218,6 +218,35 @@ class DeadRootsTest {
         assertEquals("", kernelContent(img, tmp.resolve("m1")).strip());
     }
 
+    /**
+     * A file of the subvolume unlinked and released before the deletion leaves a delayed iput; the
+     * drop starts before it runs. The iput must leave the dead tree alone (btrfs_evict_inode skips a
+     * root with refs 0): evicting in it would change blocks the drop is freeing.
+     */
+    @Test
+    void aDelayedIputInADeletedSubvolumeIsLeftToTheDrop() throws Exception {
+        Path img = kernelImage("iput.img", false);
+        try (Filesystem fs = openRw(img)) {
+            InodeId big = fs.resolve("/sv/big1");
+            fs.open(big);
+            fs.unlink(fs.lookup(fs.root(), "sv"), "big1");
+            Cleaner cleaner = (Cleaner) LifecycleTest.field(fs, "cleaner");
+            try (RacePoint.Gate held = RacePoint.CLEANER_WOKEN.arm()) {
+                fs.release(big);
+                assertTrue(held.awaitHit(30, TimeUnit.SECONDS));
+                assertEquals(1, cleaner.pending(), "the iput is pending");
+                fs.deleteSubvolume(fs.root(), "sv".getBytes(StandardCharsets.UTF_8));
+                fs.sync();
+            }
+            assertEquals(0, fs.cleanDeadRoots(1), "the drop has begun (the cleaner may have run the iput meanwhile)");
+            fs.runDelayedIputs();
+            assertEquals(0, cleaner.pending());
+            fs.cleanDeadRoots(Long.MAX_VALUE);
+            assertTrue(fs.deadRoots().isEmpty());
+        }
+        CheckAssertions.assertClean(img);
+    }
+
     @Test
     void deletionRefusals() throws Exception {
         KernelImages.assumeAvailable();
