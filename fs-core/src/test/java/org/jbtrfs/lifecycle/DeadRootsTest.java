@@ -141,8 +141,10 @@ class DeadRootsTest {
         Path img = kernelImage("resume.img", false);
         long sv;
         long usedStart;
+        long freeStart;
         try (Filesystem fs = openRw(img)) {
             usedStart = LifecycleTest.trees(fs).blockGroups().bytesUsed();
+            freeStart = fs.statfs().bfree() * fs.statfs().bsize();
             sv = rootId(fs, "sv");
             fs.deleteSubvolume(fs.root(), "sv".getBytes(StandardCharsets.UTF_8));
             fs.sync();
@@ -164,6 +166,8 @@ class DeadRootsTest {
             fs.sync();
             long freed = usedStart - LifecycleTest.trees(fs).blockGroups().bytesUsed();
             assertTrue(freed >= 16L << 20, "the 16 MiB of data and the tree went: " + freed);
+            long gained = fs.statfs().bfree() * fs.statfs().bsize() - freeStart;
+            assertTrue(gained >= 16L << 20, "statfs shows the freed space: " + gained + " bytes more free");
         }
         assertNull(committedRootItem(img, sv));
         CheckAssertions.assertClean(img);
