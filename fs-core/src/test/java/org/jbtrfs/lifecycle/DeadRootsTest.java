@@ -223,6 +223,49 @@ class DeadRootsTest {
     }
 
     /**
+     * Unmount while the cleaner is between two drop steps: close stops the cleaner, which ends its
+     * round at that step boundary; nothing leaks, the half-dropped image checks clean, and the next
+     * read-write open finishes the drop in its cleaner thread.
+     */
+    @Test
+    void anUnmountStopsTheCleanerBetweenDropStepsAndTheNextMountFinishes() throws Exception {
+        Path img = kernelImage("umount.img", false);
+        long sv;
+        Filesystem fs = openRw(img);
+        Cleaner cleaner = (Cleaner) LifecycleTest.field(fs, "cleaner");
+        sv = rootId(fs, "sv");
+        fs.deleteSubvolume(fs.root(), "sv".getBytes(StandardCharsets.UTF_8));
+        fs.sync();
+        AtomicReference<Throwable> failed = new AtomicReference<>();
+        Thread closer;
+        try (RacePoint.Gate g = RacePoint.DROP_SNAPSHOT_STEP.arm()) {
+            cleaner.kick();
+            assertTrue(g.awaitHit(30, TimeUnit.SECONDS), "the cleaner made a drop step");
+            closer = new Thread(() -> {
+                try {
+                    fs.close();
+                } catch (Throwable t) {
+                    failed.set(t);
+                }
+            }, "unmount");
+            closer.start();
+            LifecycleTest.await(cleaner::shouldYield, "the unmount asking the cleaner to stop");
+        }
+        closer.join(TimeUnit.SECONDS.toMillis(60));
+        assertFalse(closer.isAlive(), "close finished");
+        assertNull(failed.get(), "close reported no LEAK");
+        RootItem half = committedRootItem(img, sv);
+        assertNotNull(half, "the drop stopped before the end");
+        assertTrue(half.dropStarted(), "with its progress saved");
+        CheckAssertions.assertClean(img);
+        try (Filesystem again = openRw(img)) {
+            LifecycleTest.await(() -> again.deadRoots().isEmpty(), "the next mount's cleaner finishing the drop");
+        }
+        assertNull(committedRootItem(img, sv));
+        CheckAssertions.assertClean(img);
+    }
+
+    /**
      * A file of the subvolume unlinked and released before the deletion leaves a delayed iput; the
      * drop starts before it runs. The iput must leave the dead tree alone (btrfs_evict_inode skips a
      * root with refs 0): evicting in it would change blocks the drop is freeing.
