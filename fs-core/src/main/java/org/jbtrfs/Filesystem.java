@@ -63,6 +63,8 @@ public final class Filesystem implements AutoCloseable {
     /** The background workers of a writable filesystem; null when read-only. */
     private final org.jbtrfs.lifecycle.TransactionThread transactionThread;
     private final org.jbtrfs.lifecycle.Cleaner cleaner;
+    /** Deleted subvolumes whose trees the cleaner drops (fs_info->dead_roots); null when read-only. */
+    private final org.jbtrfs.subvol.DeadRoots deadRoots;
 
     private Filesystem(FsInfo fs, FsTrees trees) throws IOException {
         this.fs = fs;
@@ -76,7 +78,11 @@ public final class Filesystem implements AutoCloseable {
                 : new org.jbtrfs.lifecycle.TransactionThread(this::commitIfRunning, fs.options().commitSeconds());
         this.cleaner = trees == null ? null
                 : new org.jbtrfs.lifecycle.Cleaner(id -> change("evict", UNLINK_ITEMS, 0, true, h -> namespace.evict(h, id)),
-                        this::isWritable, this::deleteUnusedBlockGroups);
+                        this::isWritable, this::cleanerWork);
+        this.deadRoots = trees == null ? null : new org.jbtrfs.subvol.DeadRoots();
+        if (trees != null) {
+            trees.setDelayedIputs(() -> cleaner.runDelayedIputsIfIdle(this::evictForReclaim));
+        }
         this.rootDir = inodes.subvolumes().topDirectory(inodes.subvolumes().defaultSubvolume());
         try {
             if (!inodes.getattr(rootDir).isDirectory()) {
@@ -304,6 +310,10 @@ public final class Filesystem implements AutoCloseable {
     private static final int TRUNCATE_ITEMS = 8;
     /** Deleting empty groups changes a few items per group in four trees; a handful of groups at a time. */
     private static final int UNUSED_BG_ITEMS = 16;
+    /** A subvolume deletion: the entry (like an unlink), ROOT_REF, ROOT_BACKREF, ROOT_ITEM, orphan and uuid items. */
+    private static final int DELETE_SUBVOL_ITEMS = UNLINK_ITEMS + 6;
+    /** A drop step edits the ROOT_ITEM; the refs it queues only free space (paid at commit like any refs). */
+    private static final int DROP_STEP_ITEMS = 2;
 
     private <T> T change(String what, Change<T> c) throws IOException {
         return change(what, SETATTR_ITEMS, 0, c);
@@ -326,26 +336,47 @@ public final class Filesystem implements AutoCloseable {
         try {
             T result;
             try (var reservation = reserve(items, dataBytes, freesSpace)) {
-                TransHandle h = trees.transactions().start();
-                try {
-                    result = c.run(h);
-                    trees.throttleDelayedRefs(h);
-                } catch (IOException | RuntimeException | Error e) {
-                    // A half-done change must never reach the disk (btrfs_abort_transaction); a
-                    // refusal before the first change (an errno, a bad argument) leaves the trees as
-                    // they were and the filesystem writable. A broken invariant (Error) aborts always.
-                    if (h.changed() || e instanceof Error) {
-                        trees.transactions().abort(h.transaction(), what + " failed: " + e);
-                    }
-                    trees.transactions().end(h);
-                    throw e;
-                }
-                trees.transactions().end(h);
+                result = inTransaction(what, c);
             }
             maybeCommit();
             return result;
         } finally {
             opLock.writeLock().unlock();
+        }
+    }
+
+    /** Runs {@code c} in a transaction handle; the caller holds the reservation. */
+    private <T> T inTransaction(String what, Change<T> c) throws IOException {
+        TransHandle h = trees.transactions().start();
+        T result;
+        try {
+            result = c.run(h);
+            trees.throttleDelayedRefs(h);
+        } catch (IOException | RuntimeException | Error e) {
+            // A half-done change must never reach the disk (btrfs_abort_transaction); a
+            // refusal before the first change (an errno, a bad argument) leaves the trees as
+            // they were and the filesystem writable. A broken invariant (Error) aborts always.
+            if (h.changed() || e instanceof Error) {
+                trees.transactions().abort(h.transaction(), what + " failed: " + e);
+            }
+            trees.transactions().end(h);
+            throw e;
+        }
+        trees.transactions().end(h);
+        return result;
+    }
+
+    /**
+     * An eviction run by the space reclaimer (RUN_DELAYED_IPUTS): without the op lock — a writer
+     * holding it may be the one waiting for this space; the inode has no name and no handle, so no
+     * other change can reach it — and with a reservation that never waits for the reclaimer.
+     */
+    private void evictForReclaim(InodeId id) throws IOException {
+        if (closed || !isWritable()) {
+            throw new FsException(Errno.EROFS, "not writable: delayed iput of " + id + " stays queued");
+        }
+        try (var reservation = trees.space().reserveOp(UNLINK_ITEMS, 0, true, org.jbtrfs.space.FlushPolicy.NO_FLUSH)) {
+            inTransaction("evict", h -> namespace.evict(h, id));
         }
     }
 
@@ -668,6 +699,59 @@ public final class Filesystem implements AutoCloseable {
         return change("delete unused block groups", UNUSED_BG_ITEMS, 0, true, trees::deleteUnusedBlockGroups);
     }
 
+    /**
+     * Deletes subvolume or snapshot {@code name} of {@code dir} (btrfs_delete_subvolume): the entry
+     * and the root's links go, its ROOT_ITEM gets refs 0 and an orphan item; the cleaner frees its
+     * tree after this transaction commits ({@link #cleanDeadRoots}). EBUSY while a file in it is open.
+     */
+    public void deleteSubvolume(InodeId dir, byte[] name) throws IOException {
+        change("delete subvolume", DELETE_SUBVOL_ITEMS, 0, true, h -> {
+            long id = org.jbtrfs.subvol.SubvolumeDeletion.check(trees, dir, name);
+            synchronized (openCounts) {
+                if (openCounts.keySet().stream().anyMatch(i -> i.root() == id)) {
+                    throw new FsException(Errno.EBUSY, "subvolume " + id + " has open files");
+                }
+            }
+            namespace.unlinkSubvolume(h, dir, name, id, now());
+            org.jbtrfs.subvol.SubvolumeDeletion.markDead(trees, h, dir.root(), id);
+            deadRoots.add(id, h.transid());
+            return null;
+        });
+    }
+
+    /**
+     * Drops dead roots now, in the caller's thread with the cleaner held idle, at most
+     * {@code maxSteps} bounded steps (each its own transaction); returns the roots finished. A root
+     * deleted in the running transaction waits for its commit.
+     */
+    public int cleanDeadRoots(long maxSteps) throws IOException {
+        if (trees == null) {
+            return 0;
+        }
+        cleaner.holdIdle();
+        try {
+            return deadRoots.run(this::dropStep, trees.transactions()::lastCommitted, () -> !isWritable(), maxSteps);
+        } finally {
+            cleaner.releaseIdle();
+        }
+    }
+
+    /** Dead roots not dropped yet (ids), for tests and tools. */
+    public List<Long> deadRoots() {
+        return deadRoots == null ? List.of() : deadRoots.pending();
+    }
+
+    private boolean dropStep(long rootId, int maxBlocks) throws IOException {
+        return change("drop dead root " + rootId, DROP_STEP_ITEMS, 0, true,
+                h -> new org.jbtrfs.subvol.DropSnapshot(trees).step(h, rootId, maxBlocks));
+    }
+
+    /** The cleaner's work after the delayed iputs, in the kernel's order: dead roots, then unused groups. */
+    private void cleanerWork() throws IOException {
+        deadRoots.run(this::dropStep, trees.transactions()::lastCommitted, cleaner::shouldYield, Long.MAX_VALUE);
+        deleteUnusedBlockGroups();
+    }
+
     /** Whether the filesystem is mounted read-only now (opened so, or remounted). */
     public boolean isReadOnly() {
         return trees == null || remountedReadOnly;
@@ -755,6 +839,10 @@ public final class Filesystem implements AutoCloseable {
 
     /** Orphans left by a crash or a kill: inodes whose last name went while they were open. */
     private void cleanOrphans() throws IOException {
+        // Dead roots first (btrfs_find_orphan_roots, read-write mounts only: seed 003 patch 2).
+        if (deadRoots.findOrphanRoots(trees) > 0) {
+            cleaner.kick();
+        }
         for (long tree : namespace.subvolumes()) {
             List<Long> orphans = namespace.orphans(tree);
             for (long ino : orphans) {

@@ -115,6 +115,7 @@ final class TreeWalker {
         }
         if (first) {
             checkBlock(eb, upper);
+            ownerExists(eb);
         } else if (visitor == null) {
             return; // a shared subtree whose references were counted on its first visit
         }
@@ -208,6 +209,57 @@ final class TreeWalker {
             } finally {
                 c.release();
             }
+        }
+    }
+
+    /**
+     * check_owner_ref(): a subvolume tree block reached from a tree other than its owner, and not
+     * FULL_BACKREF, must still be pointed at by its owner tree — the backrefs of its children name
+     * the owner. Once the owner stops pointing at it (the owner COWed it or was deleted), btrfs makes
+     * it FULL_BACKREF first (update_ref_for_cow, the drop's UPDATE_BACKREF stage).
+     */
+    private void ownerExists(ExtentBuffer eb) throws IOException {
+        long owner = eb.owner();
+        if (!fsLike || !emitRefs || owner == treeId || owner == ObjectIds.TREE_RELOC || fullBackref(eb)) {
+            return;
+        }
+        RootTreeCheck.Root r = ctx.roots.root(owner);
+        if (r != null && (r.partlyDropped() || ownerPointsAt(r, eb))) {
+            return;
+        }
+        ctx.problem(area, "tree block " + Le.u64s(eb.bytenr()) + " is owned by tree " + Areas.treeName(owner)
+                + (r == null ? ", which has no ROOT_ITEM," : ", which does not point at it,")
+                + " and is not FULL_BACKREF (owner ref check)");
+    }
+
+    /** Whether the owner's tree, searched for the block's first key, reaches it at its level. */
+    private boolean ownerPointsAt(RootTreeCheck.Root r, ExtentBuffer eb) throws IOException {
+        if (eb.nritems() == 0 || r.item().level() <= eb.level()) {
+            return false;
+        }
+        DiskKey key = eb.key(0);
+        TreeBlockReader reader = ctx.btree().reader();
+        ExtentBuffer b;
+        try {
+            b = ctx.btree().readRoot(r.treeRoot());
+        } catch (CorruptImageException e) {
+            return false; // the owner's own walk reports it
+        }
+        try {
+            while (true) {
+                int pos = b.binarySearch(key);
+                int slot = pos >= 0 ? pos : Math.max(0, -pos - 2);
+                if (b.level() == eb.level() + 1) {
+                    return b.blockptr(slot) == eb.bytenr();
+                }
+                ExtentBuffer c = reader.read(b.blockptr(slot), TreeBlockReader.Expect.child(b, slot));
+                b.release();
+                b = c;
+            }
+        } catch (CorruptImageException e) {
+            return false;
+        } finally {
+            b.release();
         }
     }
 

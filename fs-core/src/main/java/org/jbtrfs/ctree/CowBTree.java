@@ -148,7 +148,7 @@ public final class CowBTree {
         System.arraycopy(header, 0, cow.data(), 0, Header.SIZE);
         Header.setNritems(cow.data(), buf.nritems());
         Header.setLevel(cow.data(), buf.level());
-        alloc.updateRefForCow(transid, root.id(), buf, cow);
+        alloc.updateRefForCow(transid, root.id(), buf, cow, parent == null);
         if (parent == null) {
             root.setNode(cow.retain());
             alloc.freeTreeBlock(transid, root.id(), buf, 0);

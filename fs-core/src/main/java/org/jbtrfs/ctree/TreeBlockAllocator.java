@@ -38,7 +38,9 @@ public interface TreeBlockAllocator {
     /**
      * Called when {@code buf} is copied to {@code cow} (update_ref_for_cow): the place where
      * snapshots adjust the references of the children of a shared block. Without snapshots a
-     * block has one reference and nothing needs to change.
+     * block has one reference and nothing needs to change. {@code rootNode}: buf is the tree's
+     * root block, which is never shared (a snapshot copies it).
      */
-    void updateRefForCow(long transid, long owner, ExtentBuffer buf, ExtentBuffer cow) throws IOException;
+    void updateRefForCow(long transid, long owner, ExtentBuffer buf, ExtentBuffer cow, boolean rootNode)
+            throws IOException;
 }

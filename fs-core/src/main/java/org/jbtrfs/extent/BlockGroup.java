@@ -129,6 +129,16 @@ public final class BlockGroup {
         }
     }
 
+    /** Bytes handed out by the allocator whose extent items do not exist yet. */
+    public long reserved() {
+        lock.lock();
+        try {
+            return reserved;
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** Bytes freed in the running transaction, waiting for the commit. */
     public long pinned() {
         lock.lock();

@@ -466,7 +466,7 @@ public final class ChunkAllocator {
         chunkMutex.lock();
         try {
             ChunkMap.Mapping m = chunkMap.find(bg.start());
-            if (m == null || m.logical() != bg.start() || (m.type() & BlockGroupItem.SYSTEM) != 0) {
+            if (m == null || m.logical() != bg.start()) {
                 throw new IllegalArgumentException("cannot remove the chunk of " + bg);
             }
             removing.add(m);
@@ -507,6 +507,10 @@ public final class ChunkAllocator {
             }
             chunkMutex.lock();
             try {
+                if ((m.type() & BlockGroupItem.SYSTEM) != 0) {
+                    // btrfs_del_sys_chunk: the superblock of this commit no longer bootstraps it.
+                    sysChunkArray = withoutSysChunk(sysChunkArray, m.logical());
+                }
                 removing.remove(m);
                 removedThisCommit.add(m);
                 devBytesInTrees -= m.length() * m.stripes().size();
@@ -518,6 +522,30 @@ public final class ChunkAllocator {
             updateDevItem(transid, cow, chunkRoot);
         }
         return todo.size();
+    }
+
+    /**
+     * The sys_chunk_array without the entry of the chunk at {@code logical}. The array is a run of
+     * (struct btrfs_disk_key, struct btrfs_chunk with its stripes) pairs; the key is
+     * (FIRST_CHUNK_TREE_OBJECTID, CHUNK_ITEM, logical). IllegalStateException when it has no such entry.
+     */
+    static byte[] withoutSysChunk(byte[] array, long logical) {
+        int off = 0;
+        while (off < array.length) {
+            DiskKey key = DiskKey.read(array, off);
+            int size = DiskKey.SIZE + ChunkItem.sizeFor(ChunkItem.numStripesAt(array, off + DiskKey.SIZE));
+            if (off + size > array.length) {
+                throw new IllegalStateException("sys_chunk_array entry at " + off + " runs past its end");
+            }
+            if (key.equals(ChunkMap.chunkKey(logical))) {
+                byte[] out = new byte[array.length - size];
+                System.arraycopy(array, 0, out, 0, off);
+                System.arraycopy(array, off + size, out, off, array.length - off - size);
+                return out;
+            }
+            off += size;
+        }
+        throw new IllegalStateException("sys_chunk_array has no chunk at " + Le.u64s(logical));
     }
 
     /** Chunk removals waiting for the commit. */

@@ -297,6 +297,16 @@ public final class DelayedRefs {
         }
     }
 
+    /** The live head of {@code bytenr}, or null (for {@link ExtentInfo}, which waits on its run mutex). */
+    DelayedRefHead headOf(long bytenr) {
+        lock.lock();
+        try {
+            return heads.get(bytenr);
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** The head of {@code bytenr} as it stands, or null. */
     public HeadState head(long bytenr) {
         lock.lock();

@@ -4,11 +4,13 @@ import java.io.IOException;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.LongFunction;
+import java.util.function.LongUnaryOperator;
 import org.jbtrfs.ctree.ExtentBuffer;
 import org.jbtrfs.ctree.ExtentBufferCache;
 import org.jbtrfs.ctree.TreeBlockAllocator;
 import org.jbtrfs.format.BlockGroupItem;
 import org.jbtrfs.format.DiskKey;
+import org.jbtrfs.format.ExtentItem;
 import org.jbtrfs.format.Header;
 import org.jbtrfs.format.ObjectIds;
 
@@ -130,9 +132,58 @@ public final class ExtentTreeBlockAllocator implements TreeBlockAllocator {
         }
     }
 
+    /**
+     * update_ref_for_cow(): copying a block of a subvolume tree that may be shared with a snapshot
+     * moves references below it, by the backref rule (see {@link TreeBlockRefs}):
+     * <ul>
+     *   <li>shared (refs &gt; 1) and owned by this tree, not FULL_BACKREF: the old block keeps
+     *       serving the other trees, so its children get shared refs naming it and it becomes
+     *       FULL_BACKREF; the copy's children are reached through the refs keyed by this tree that
+     *       they already have;</li>
+     *   <li>shared, owned by another tree or FULL_BACKREF: the copy's children get refs keyed by
+     *       this tree;</li>
+     *   <li>ours alone but FULL_BACKREF (a snapshot of it was deleted, or it was converted): the
+     *       copy's children get refs keyed by this tree, the old block's shared refs go.</li>
+     * </ul>
+     * The caller then drops this tree's ref to the old block ({@link #freeTreeBlock}). A block is
+     * looked up only if it can be shared (btrfs_block_can_be_shared): a subvolume tree's non-root
+     * block not newer than the tree's last snapshot.
+     */
     @Override
-    public void updateRefForCow(long transid, long owner, ExtentBuffer buf, ExtentBuffer cow) {
-        // Without snapshots every tree block has exactly one reference, held by its tree; copying
-        // it moves nothing below it. Snapshots (a later issue) add FULL_BACKREF handling here.
+    public void updateRefForCow(long transid, long owner, ExtentBuffer buf, ExtentBuffer cow, boolean rootNode)
+            throws IOException {
+        ExtentInfo.ItemLookup lookup = extentLookup;
+        if (lookup == null || rootNode || !ObjectIds.isSubvolumeId(owner)
+                || Long.compareUnsigned(Header.generation(buf.data()), lastSnapshotOf.applyAsLong(owner)) > 0) {
+            return;
+        }
+        DelayedRefs refs = refsOf.apply(transid);
+        ExtentInfo.Info info = ExtentInfo.treeBlock(refs, lookup, buf.bytenr(), buf.level(), nodesize);
+        if (info.refs() > 1) {
+            if (buf.owner() == owner && !info.fullBackref()) {
+                TreeBlockRefs.mod(refs, buf, owner, true, DelayedRefs.Action.ADD, transid, nodesize);
+                refs.setExtentFlags(buf.bytenr(), nodesize, buf.level(), ExtentItem.FLAG_FULL_BACKREF);
+            } else {
+                TreeBlockRefs.mod(refs, cow, owner, false, DelayedRefs.Action.ADD, transid, nodesize);
+            }
+        } else if (info.fullBackref()) {
+            TreeBlockRefs.mod(refs, cow, owner, false, DelayedRefs.Action.ADD, transid, nodesize);
+            TreeBlockRefs.mod(refs, buf, owner, true, DelayedRefs.Action.DROP, transid, nodesize);
+        }
+    }
+
+    /** Reads the current extent tree, for {@link #updateRefForCow}; null until set (then nothing is shared). */
+    private volatile ExtentInfo.ItemLookup extentLookup;
+    /** A subvolume tree's last_snapshot (ROOT_ITEM): blocks newer than it cannot be shared. */
+    private volatile LongUnaryOperator lastSnapshotOf = id -> -1L;
+
+    /**
+     * Enables snapshot-aware COW: {@code extentLookup} reads the current extent tree (under its
+     * read lock), {@code lastSnapshotOf} gives a tree's last_snapshot (-1 when unknown: any block
+     * may be shared).
+     */
+    public void setSharing(ExtentInfo.ItemLookup extentLookup, LongUnaryOperator lastSnapshotOf) {
+        this.lastSnapshotOf = lastSnapshotOf;
+        this.extentLookup = extentLookup;
     }
 }

@@ -95,6 +95,28 @@ public record RootItem(InodeItem inode, long generation, long rootDirid, long by
         return b;
     }
 
+    /** This item with {@code refs} and {@code flags} replaced (subvolume deletion: refs 0, DEAD). */
+    public RootItem withRefsAndFlags(long newRefs, long newFlags) {
+        return new RootItem(inode, generation, rootDirid, bytenr, byteLimit, bytesUsed, lastSnapshot, newFlags, newRefs,
+                dropProgress, dropLevel, level, generationV2, uuid, parentUuid, receivedUuid, ctransid, otransid,
+                stransid, rtransid, ctime, otime, stime, rtime);
+    }
+
+    /**
+     * This item with drop_progress and drop_level replaced: how far snapshot deletion got (the key
+     * of the next slot to drop at {@code newDropLevel}; objectid 0 means not started).
+     */
+    public RootItem withDropProgress(DiskKey progress, int newDropLevel) {
+        return new RootItem(inode, generation, rootDirid, bytenr, byteLimit, bytesUsed, lastSnapshot, flags, refs,
+                progress, newDropLevel, level, generationV2, uuid, parentUuid, receivedUuid, ctransid, otransid,
+                stransid, rtransid, ctime, otime, stime, rtime);
+    }
+
+    /** Whether a snapshot deletion has started on this tree (drop_progress set). */
+    public boolean dropStarted() {
+        return dropProgress.objectid() != 0;
+    }
+
     public boolean isReadOnly() {
         return (flags & FLAG_RDONLY) != 0;
     }

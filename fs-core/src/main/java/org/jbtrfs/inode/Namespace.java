@@ -288,6 +288,28 @@ public final class Namespace {
         return removeName(h, dir, name, false, now);
     }
 
+    /**
+     * btrfs_unlink_subvol's directory part: removes the entry {@code name} of {@code dir} that
+     * leads to subvolume {@code subvol} (DIR_ITEM and DIR_INDEX; a subvolume has no INODE_REF) and
+     * shrinks the directory by the name, as for any entry. The caller checked the entry and does
+     * the root tree part (ROOT_REF, ROOT_BACKREF, the dead ROOT_ITEM).
+     */
+    public void unlinkSubvolume(TransHandle h, InodeId dir, byte[] name, long subvol, Timespec now) throws IOException {
+        TreeEdit t = lock(h, dir.root());
+        try {
+            MutableInode parent = loadDir(t, dir.ino());
+            DirItem d = entries.remove(t, dir.ino(), name);
+            assert d.location().type() == ItemType.ROOT_ITEM && d.location().objectid() == subvol
+                    : "entry " + str(name) + " leads to " + d.location() + ", not subvolume " + subvol;
+            parent.size -= 2L * name.length;
+            parent.mtime = parent.ctime = now;
+            parent.touch(h.transid());
+            store(t, dir.ino(), parent);
+        } finally {
+            unlock(t);
+        }
+    }
+
     /** rmdir(2): the directory must be empty. */
     public Unlinked rmdir(TransHandle h, InodeId dir, byte[] name, Timespec now) throws IOException {
         return removeName(h, dir, name, true, now);
@@ -306,7 +328,7 @@ public final class Namespace {
                 throw new FsException(Errno.ENOENT, "no entry " + str(name) + " in " + dir);
             }
             if (d.location().type() != ItemType.INODE_ITEM) {
-                // A subvolume: removing it is subvolume deletion, a later issue's work.
+                // A subvolume: removing it is subvolume deletion (Filesystem.deleteSubvolume).
                 throw new FsException(wantDir ? Errno.EPERM : Errno.EISDIR, str(name) + " is a subvolume");
             }
             long ino = d.location().objectid();
@@ -569,6 +591,12 @@ public final class Namespace {
      * then its orphan item. An inode that still has links is left alone (false).
      */
     public boolean evict(TransHandle h, InodeId id) throws IOException {
+        RootItem ri = trees.reads().rootItem(id.root());
+        if (ri == null || ri.refs() == 0) {
+            // A deleted subvolume (btrfs_evict_inode skips a root with refs 0): its whole tree goes
+            // with the drop, which must find it as the deletion committed it.
+            return false;
+        }
         CowRoot r = trees.root(id.root());
         r.lock.writeLock().lock();
         try {

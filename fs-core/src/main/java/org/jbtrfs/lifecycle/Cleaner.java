@@ -14,8 +14,9 @@ import org.jbtrfs.race.RacePoint;
 /**
  * btrfs's cleaner kthread, for the work jbtrfs has of it: delayed iputs — inodes whose last name
  * and last open handle are gone, evicted in the background (btrfs_add_delayed_iput,
- * btrfs_run_delayed_iputs) — then unused block groups (btrfs_delete_unused_bgs). Dead roots join
- * it with snapshot deletion.
+ * btrfs_run_delayed_iputs) — then dead roots (btrfs_clean_one_deleted_snapshot, in bounded steps
+ * that stop when {@link #shouldYield} says so) and unused block groups (btrfs_delete_unused_bgs):
+ * the {@link Job} after the iputs.
  *
  * <h2>Seed 003</h2>
  * The cleaner does its work holding {@link #mutex} (the kernel's cleaner_mutex) and checks, under
@@ -32,7 +33,7 @@ public final class Cleaner {
         void evict(InodeId id) throws IOException;
     }
 
-    /** Other work of a round, after the delayed iputs (unused block groups). */
+    /** Other work of a round, after the delayed iputs (dead roots, unused block groups). */
     public interface Job {
         void run() throws IOException;
     }
@@ -110,6 +111,15 @@ public final class Cleaner {
         return mutex.isLocked();
     }
 
+    /**
+     * btrfs_need_cleaner_sleep for long work (dead roots): stop at the next step boundary when the
+     * filesystem is going read-only or closing, or anyone waits for the cleaner mutex (a remount,
+     * close, or a caller running the cleaner's work itself). The work left stays queued.
+     */
+    public boolean shouldYield() {
+        return worker.stopRequested() || mutex.hasQueuedThreads() || !writable.getAsBoolean();
+    }
+
     /** Threads waiting for the cleaner mutex: tests use it to see a remount blocked on a busy cleaner. */
     public int waitingForMutex() {
         return mutex.getQueueLength();
@@ -121,6 +131,28 @@ public final class Cleaner {
      * first failure stops it and is thrown, the rest stay queued.
      */
     public int runDelayedIputs() throws IOException {
+        return runDelayedIputs(evictor);
+    }
+
+    /**
+     * The space reclaimer's RUN_DELAYED_IPUTS stage: when the cleaner is idle (its mutex free) and
+     * the filesystem writable, runs the queue in the calling thread with {@code reclaimEvictor} —
+     * one that does not wait for space, since the reclaimer itself would have to make it. A busy
+     * cleaner is running the queue already, or a remount holds it: then this does nothing (waiting
+     * could deadlock with a cleaner that waits for space). Returns how many ran.
+     */
+    public int runDelayedIputsIfIdle(Evictor reclaimEvictor) throws IOException {
+        if (!mutex.tryLock()) {
+            return 0;
+        }
+        try {
+            return writable.getAsBoolean() ? runDelayedIputs(reclaimEvictor) : 0;
+        } finally {
+            mutex.unlock();
+        }
+    }
+
+    private int runDelayedIputs(Evictor ev) throws IOException {
         if (!mutex.isHeldByCurrentThread()) {
             throw new IllegalStateException("delayed iputs run without the cleaner mutex");
         }
@@ -136,7 +168,7 @@ public final class Cleaner {
             if (id == null) {
                 return ran;
             }
-            evictor.evict(id);
+            ev.evict(id);
             lock.lock();
             try {
                 delayedIputs.poll();
@@ -154,6 +186,7 @@ public final class Cleaner {
 
     /** One round: under the mutex, if the filesystem is writable, run the queue. */
     private void cleanOnce() {
+        RacePoint.CLEANER_WOKEN.hit();
         mutex.lock();
         try {
             // Under the mutex: a remount to read-only either finished (we see it) or waits for us.

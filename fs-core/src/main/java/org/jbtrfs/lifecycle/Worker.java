@@ -48,6 +48,16 @@ abstract class Worker {
         }
     }
 
+    /** Whether {@link #stop} was called and the thread has not ended: a long round should wrap up. */
+    final boolean stopRequested() {
+        lock.lock();
+        try {
+            return stopping && thread != null;
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** Stops the thread after its current round; a round never starts after this returns. */
     final void stop() {
         Thread t;

@@ -7,8 +7,10 @@
  *   <li>{@link org.jbtrfs.lifecycle.TransactionThread} — commits the running transaction every
  *       {@code commit=N} seconds, and at once when kicked.</li>
  *   <li>{@link org.jbtrfs.lifecycle.Cleaner} — runs delayed iputs (evictions of inodes whose last
- *       name and last open handle are gone) in the background, under its mutex; starts no
- *       transaction once the filesystem is read-only.</li>
+ *       name and last open handle are gone) in the background, under its mutex, then drops dead
+ *       roots (deleted subvolumes, {@code subvol.DeadRoots}) in bounded steps that stop when a
+ *       remount, an unmount or anyone else waits for the mutex ({@code Cleaner.shouldYield}), then
+ *       deletes unused block groups; starts no transaction once the filesystem is read-only.</li>
  * </ul>
  * The {@code Filesystem} starts and stops them: at open (writable) the transaction thread and the
  * cleaner start; at remount read-only and at close, in this order: stop the transaction thread,

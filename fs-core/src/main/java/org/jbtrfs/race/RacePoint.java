@@ -71,6 +71,15 @@ public enum RacePoint {
     CLEANER_WORKING,
 
     /**
+     * Seed 003 (patch 5/5, delayed iputs left pending) and the space reclaimer's RUN_DELAYED_IPUTS
+     * stage: the cleaner thread was woken for a round and has not taken its mutex yet. Hit by
+     * {@code org.jbtrfs.lifecycle.Cleaner} with no lock held. Holding it leaves queued delayed iputs
+     * pending with the cleaner idle, as when the cleaner has not been scheduled yet: whoever needs
+     * their space (a reservation on a full filesystem) must run them itself.
+     */
+    CLEANER_WOKEN,
+
+    /**
      * Seed 003, patch 4/5: close has stopped the workers and committed, and is about to check that
      * no transaction is open or committing, no delayed iput pending, no dirty block left. Hit by
      * {@code org.jbtrfs.Filesystem#close} with the op lock held. Tests start a transaction here, as
@@ -101,7 +110,16 @@ public enum RacePoint {
      * {@code org.jbtrfs.ctree.Readahead#stop} with no lock held (under the Filesystem's close).
      * Tests observe it to know the close got there while a readahead read is held in flight.
      */
-    READAHEAD_STOPPING;
+    READAHEAD_STOPPING,
+
+    /**
+     * Seed 003 (patch 2/5 and 3/5: dead roots wait for a read-write mount; a remount to read-only
+     * waits for the cleaner): the cleaner has ended one step of dropping a dead root (its progress
+     * is in the ROOT_ITEM, its transaction ended) and is about to decide whether to go on. Hit by
+     * {@code org.jbtrfs.subvol.DeadRoots#run} with the cleaner mutex held and no other lock. A
+     * remount or unmount arriving now makes the cleaner stop here; the drop resumes later.
+     */
+    DROP_SNAPSHOT_STEP;
 
     /**
      * How long a thread stays held at an armed point before it gives up and fails: a test that

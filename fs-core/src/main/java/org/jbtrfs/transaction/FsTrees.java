@@ -77,6 +77,8 @@ public final class FsTrees implements TransactionManager.CommitWork, TreeRoots {
     private final TreeBlockWriter blockWriter;
     private final Map<Long, DelayedRefs> refs = new ConcurrentHashMap<>();
     private final Map<Long, CowRoot> roots = new ConcurrentHashMap<>();
+    /** last_snapshot of each subvolume tree opened for writing (the ROOT_ITEM's); snapshots are made by the kernel only. */
+    private final Map<Long, Long> lastSnapshots = new ConcurrentHashMap<>();
     private final CowRoot rootTree;
     private final CowRoot chunkTree;
     private final TransactionManager transactions;
@@ -120,6 +122,8 @@ public final class FsTrees implements TransactionManager.CommitWork, TreeRoots {
         }
         this.superblock = fs.superblock();
         this.reads = new TreeReads(fs.btree(), this);
+        alloc.setSharing(key -> reads.lookup(ObjectIds.EXTENT_TREE, key),
+                id -> lastSnapshots.getOrDefault(id, -1L));
         this.transactions = new TransactionManager(this, fs.superblock().generation());
     }
 
@@ -242,6 +246,7 @@ public final class FsTrees implements TransactionManager.CommitWork, TreeRoots {
             rootTree.lock.writeLock().unlock();
         }
         CowRoot r = new CowRoot(id, leaf, null);
+        lastSnapshots.put(id, 0L); // never snapshotted: nothing in it is shared
         roots.put(id, r);
         return r;
     }
@@ -295,10 +300,11 @@ public final class FsTrees implements TransactionManager.CommitWork, TreeRoots {
     private final List<BlockGroup> removedGroups = new ArrayList<>();
 
     /**
-     * btrfs_delete_unused_bgs (the cleaner's): every DATA or METADATA block group with nothing
-     * used, reserved or pinned — except the last one of its type, one made in this transaction,
+     * btrfs_delete_unused_bgs (the cleaner's): every block group with nothing used, reserved or
+     * pinned — except the last one of its type, one made in this transaction,
      * and one whose space the space_info still needs for its reservations — leaves allocation now;
-     * the commit deletes its BLOCK_GROUP_ITEM, free space entries, CHUNK_ITEM and DEV_EXTENTs, and
+     * the commit deletes its BLOCK_GROUP_ITEM, free space entries, CHUNK_ITEM and DEV_EXTENTs (and a
+     * SYSTEM chunk's sys_chunk_array entry), and
      * after that commit its device range is free for new chunks. Returns how many went.
      */
     public int deleteUnusedBlockGroups(TransHandle h) throws IOException {
@@ -328,7 +334,9 @@ public final class FsTrees implements TransactionManager.CommitWork, TreeRoots {
         }
         for (BlockGroup bg : all) {
             long type = bg.flags() & BlockGroupItem.TYPE_MASK;
-            if (type == BlockGroupItem.SYSTEM || bg.used() != 0 || bg.pinned() != 0 || bg.isReadOnly()
+            // Empty means no block of the current chunk tree (used, or reserved before its ref ran)
+            // nor of the committed one (pinned until the commit) lies in a SYSTEM group.
+            if (bg.used() != 0 || bg.reserved() != 0 || bg.pinned() != 0 || bg.isReadOnly()
                     || chunks.isPending(bg.start()) || perType.get(type) <= 1 || !space.canRemove(bg)) {
                 continue;
             }
@@ -385,9 +393,10 @@ public final class FsTrees implements TransactionManager.CommitWork, TreeRoots {
     }
 
     /**
-     * The flush hooks of this filesystem (flush_space's stages): delayed refs run only at commit
-     * here, there is no delalloc and no delayed iput yet, so committing — which runs the refs and
-     * unpins what was freed — is the stage that frees space; chunk allocation adds it.
+     * The flush hooks of this filesystem (flush_space's stages): delayed refs, delayed iputs (the
+     * inodes whose last name and handle are gone: evicting them drops their extents) and committing
+     * — which runs the refs and unpins what was freed — free space; chunk allocation adds it. There
+     * is no delalloc.
      */
     public org.jbtrfs.space.Flusher flusher() {
         return new org.jbtrfs.space.Flusher() {
@@ -423,7 +432,8 @@ public final class FsTrees implements TransactionManager.CommitWork, TreeRoots {
             }
 
             @Override
-            public void runDelayedIputs() {
+            public void runDelayedIputs() throws IOException {
+                FsTrees.this.delayedIputs.run();
             }
 
             @Override
@@ -444,6 +454,19 @@ public final class FsTrees implements TransactionManager.CommitWork, TreeRoots {
                 return "flusher of " + fs.device();
             }
         };
+    }
+
+    /** The RUN_DELAYED_IPUTS stage's work, set by the filesystem that owns the delayed iputs. */
+    @FunctionalInterface
+    public interface DelayedIputs {
+        void run() throws IOException;
+    }
+
+    private volatile DelayedIputs delayedIputs = () -> { };
+
+    /** Sets what the reclaimer's RUN_DELAYED_IPUTS stage runs (the cleaner's queue, evicted without waiting on space). */
+    public void setDelayedIputs(DelayedIputs d) {
+        this.delayedIputs = d;
     }
 
     /** ALLOC_CHUNK for the reclaimer: a new block group of {@code type} when the device has room. */
@@ -512,6 +535,7 @@ public final class FsTrees implements TransactionManager.CommitWork, TreeRoots {
             return null;
         }
         TreeRoot committed = new TreeRoot(id, ri.bytenr(), ri.level(), ri.generation());
+        lastSnapshots.put(id, ri.lastSnapshot());
         synchronized (roots) {
             r = roots.get(id);
             if (r == null) {
@@ -520,6 +544,16 @@ public final class FsTrees implements TransactionManager.CommitWork, TreeRoots {
             }
         }
         return r;
+    }
+
+    /**
+     * Forgets the writable root of a tree whose ROOT_ITEM was deleted (a dropped dead root), so the
+     * commit does not look for its item. The tree must have no change of the running transaction.
+     */
+    public void forgetRoot(long id) {
+        CowRoot r = roots.remove(id);
+        assert r == null || r.commitRoot() == null || current(r).bytenr() == r.commitRoot().bytenr()
+                : "forgetting tree " + id + " with uncommitted changes";
     }
 
     /** Searches of the current (uncommitted) trees, each under its tree's read lock. */

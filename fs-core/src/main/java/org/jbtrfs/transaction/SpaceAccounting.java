@@ -125,6 +125,17 @@ public final class SpaceAccounting implements TreeBlockSpace, ExtentAccounting {
      * (btrfs_start_transaction_fallback_global_rsv): a full filesystem can always delete.
      */
     public OpReservation reserveOp(long items, long dataBytes, boolean orGlobal) throws FsException {
+        return reserveOp(items, dataBytes, orGlobal, FlushPolicy.FLUSH_ALL);
+    }
+
+    /**
+     * Like {@link #reserveOp(long, long, boolean)} with the metadata reserved under {@code policy}:
+     * a space reclaimer hook that evicts inodes (RUN_DELAYED_IPUTS) must not wait for the reclaimer
+     * running it, so it asks NO_FLUSH and falls back on the global reserve (BTRFS_RESERVE_FLUSH_EVICT
+     * stealing from it).
+     */
+    public OpReservation reserveOp(long items, long dataBytes, boolean orGlobal, FlushPolicy policy) throws FsException {
+        assert dataBytes == 0 || policy == FlushPolicy.FLUSH_ALL : "data reserved with metadata policy " + policy;
         BlockRsvs rsvs = spaces.blockRsvs();
         BlockRsv rsv = rsvs.allocBlockRsv(BlockRsvType.TEMP);
         OpReservation op = new OpReservation(rsv, current.get());
@@ -132,7 +143,7 @@ public final class SpaceAccounting implements TreeBlockSpace, ExtentAccounting {
             if (items > 0) {
                 long bytes = BlockRsvs.calcInsertMetadataSize(spaces.nodesize, items);
                 try {
-                    rsvs.add(rsv, bytes, FlushPolicy.FLUSH_ALL);
+                    rsvs.add(rsv, bytes, policy);
                 } catch (FsException e) {
                     BlockRsv global = rsvs.globalRsv;
                     if (!orGlobal || e.errno() != org.jbtrfs.Errno.ENOSPC || global.reserved() < global.size() / 2 + bytes) {

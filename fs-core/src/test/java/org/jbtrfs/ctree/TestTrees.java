@@ -100,7 +100,7 @@ final class TestTrees implements TreeBlockAllocator {
     }
 
     @Override
-    public void updateRefForCow(long transid, long owner, ExtentBuffer buf, ExtentBuffer cow) {
+    public void updateRefForCow(long transid, long owner, ExtentBuffer buf, ExtentBuffer cow, boolean rootNode) {
     }
 
     /** Writes every dirty block, publishes the roots as committed, and unpins. */

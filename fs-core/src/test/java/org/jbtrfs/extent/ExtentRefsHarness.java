@@ -146,7 +146,7 @@ final class ExtentRefsHarness implements TreeBlockAllocator, ExtentAccounting {
     }
 
     @Override
-    public void updateRefForCow(long transid, long owner, ExtentBuffer buf, ExtentBuffer cow) {
+    public void updateRefForCow(long transid, long owner, ExtentBuffer buf, ExtentBuffer cow, boolean rootNode) {
     }
 
     // ---- ExtentAccounting ------------------------------------------------------------------

@@ -86,6 +86,57 @@ class UnusedBlockGroupsTest {
         }
     }
 
+    /** Chunks the superblock's sys_chunk_array bootstraps (key + chunk item with its stripes each). */
+    static int sysArrayEntries(org.jbtrfs.format.Superblock sb) {
+        byte[] a = sb.sysChunkArray();
+        int n = 0;
+        for (int off = 0; off < a.length; n++) {
+            off += org.jbtrfs.format.DiskKey.SIZE + org.jbtrfs.format.ChunkItem.sizeFor(
+                    org.jbtrfs.format.ChunkItem.numStripesAt(a, off + org.jbtrfs.format.DiskKey.SIZE));
+        }
+        return n;
+    }
+
+    static long chunks(Filesystem fs, long type) {
+        return fs.fsInfo().chunkMap().mappings().stream().filter(m -> (m.type() & type) != 0).count();
+    }
+
+    /**
+     * An empty SYSTEM group goes like any other, and its chunk leaves the superblock's
+     * sys_chunk_array in the same commit (btrfs_del_sys_chunk); the last one always stays.
+     */
+    @Test
+    void anEmptySystemGroupLeavesTheSysChunkArray() throws Exception {
+        Path img = tmp.resolve("sys.img");
+        Mkfs.format(img, MkfsOptions.defaults(256L << 20));
+        try (Filesystem fs = Filesystem.open(img, new OpenOptions(false, OpenOptions.DEFAULT_CACHE_LIMIT_BYTES, true))) {
+            var trees = LifecycleTest.trees(fs);
+            assertEquals(0, fs.deleteUnusedBlockGroups(), "the only SYSTEM group stays");
+            fs.create(fs.root(), "a", 0644, 0, 0);
+            trees.chunkAllocator().allocChunk(BlockGroupItem.SYSTEM);
+            fs.sync();
+            assertEquals(2, chunks(fs, BlockGroupItem.SYSTEM));
+            assertEquals(2, sysArrayEntries(trees.superblock()), "the new SYSTEM chunk is in the sys_chunk_array");
+            assertEquals(1, fs.deleteUnusedBlockGroups(), "one SYSTEM group is empty (the chunk tree lives in the other)");
+            assertEquals(0, fs.deleteUnusedBlockGroups(), "never the last SYSTEM group");
+            fs.sync();
+            assertEquals(1, chunks(fs, BlockGroupItem.SYSTEM));
+            assertEquals(1, sysArrayEntries(trees.superblock()), "its sys_chunk_array entry went with it");
+            fs.create(fs.root(), "b", 0644, 0, 0);
+        }
+        CheckAssertions.assertClean(img);
+        try (Filesystem ro = Filesystem.open(img, OpenOptions.readOnlyDefaults())) {
+            assertEquals(1, sysArrayEntries(ro.fsInfo().superblock()));
+            ro.lookup(ro.root(), "b");
+        }
+        if (KernelImages.unavailableReason().isEmpty()) {
+            try (KernelImages.LoopMount m = KernelImages.mount(img, tmp.resolve("mnt"), null)) {
+                m.sh("test -f a && test -f b && head -c 1M /dev/urandom > kernel-wrote && sync");
+            }
+            CheckAssertions.assertClean(img);
+        }
+    }
+
     @Test
     void anIdleFilesystemDoesNotCommitForTheCleaner() throws Exception {
         Path img = tmp.resolve("idle.img");
