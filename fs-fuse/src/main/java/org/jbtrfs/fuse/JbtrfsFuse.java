@@ -153,7 +153,7 @@ public final class JbtrfsFuse implements FuseSession.Handler {
             case FuseAbi.WRITE -> this::write;
             case FuseAbi.RELEASE -> this::release;
             case FuseAbi.STATFS -> this::statfs;
-            case FuseAbi.FLUSH, FuseAbi.RELEASEDIR -> (q, p) -> p.ok(); // nothing is buffered above fs-core
+            case FuseAbi.RELEASEDIR -> (q, p) -> p.ok();
             case FuseAbi.FSYNC, FuseAbi.FSYNCDIR, FuseAbi.SYNCFS -> (q, p) -> {
                 fs.sync();
                 p.ok();
@@ -173,7 +173,10 @@ public final class JbtrfsFuse implements FuseSession.Handler {
             default -> null;
         };
         if (op == null) {
-            r.error(Errno.ENOSYS.code()); // the kernel stops asking (locks, ioctl, poll, bmap, copy_file_range)
+            // The kernel stops asking: locks, ioctl, poll, bmap, copy_file_range, and FLUSH (nothing
+            // is buffered above fs-core: writes are done when they return, so close(2) needs no
+            // round trip of its own).
+            r.error(Errno.ENOSYS.code());
             return;
         }
         call(op, rq, r);
