@@ -198,13 +198,20 @@ public final class JbtrfsFuse implements FuseSession.Handler {
             if (e.errno() == Errno.EINTR) {
                 interruptedReplies.incrementAndGet();
             }
-            r.error(e.errno().code());
+            fail(r, e.errno());
         } catch (CorruptImageException e) {
             LOG.severe(FuseAbi.opcodeName(rq.opcode()) + " on node " + rq.nodeid() + ": the image is damaged: " + e.getMessage());
-            r.error(Errno.EIO.code());
+            fail(r, Errno.EIO);
         } catch (IOException e) {
             LOG.log(Level.SEVERE, FuseAbi.opcodeName(rq.opcode()) + " on node " + rq.nodeid() + " failed", e);
-            r.error(Errno.EIO.code());
+            fail(r, Errno.EIO);
+        }
+    }
+
+    /** Replies an error, unless the failure came after the reply (undoing a reply the kernel did not take). */
+    private static void fail(FuseReply r, Errno errno) {
+        if (!r.isAnswered()) {
+            r.error(errno.code());
         }
     }
 
