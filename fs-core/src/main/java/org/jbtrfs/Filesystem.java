@@ -474,6 +474,11 @@ public final class Filesystem implements AutoCloseable {
     }
 
     public void rmdir(InodeId dir, byte[] name) throws IOException {
+        if (namesSubvolume(dir, name)) {
+            // btrfs_rmdir of a subvolume's top directory is btrfs_delete_subvolume, if it is empty.
+            deleteSubvolume(dir, name, true);
+            return;
+        }
         change("rmdir", UNLINK_ITEMS, 0, true, h -> {
             lastLinkGone(h, namespace.rmdir(h, dir, name, now()));
             return null;
@@ -705,7 +710,25 @@ public final class Filesystem implements AutoCloseable {
      * tree after this transaction commits ({@link #cleanDeadRoots}). EBUSY while a file in it is open.
      */
     public void deleteSubvolume(InodeId dir, byte[] name) throws IOException {
+        deleteSubvolume(dir, name, false);
+    }
+
+    /** Whether {@code name} in {@code dir} is another subvolume's top directory (false if there is no such name). */
+    private boolean namesSubvolume(InodeId dir, byte[] name) throws IOException {
+        try {
+            InodeId t = lookup(dir, name);
+            return t.root() != dir.root() && t.ino() == ObjectIds.FIRST_FREE;
+        } catch (FsException e) {
+            return false; // rmdir's own path reports it
+        }
+    }
+
+    private void deleteSubvolume(InodeId dir, byte[] name, boolean onlyIfEmpty) throws IOException {
         change("delete subvolume", DELETE_SUBVOL_ITEMS, 0, true, h -> {
+            if (onlyIfEmpty && inodes.getattr(inodes.lookup(dir, name)).size() != 0) {
+                // checked before the subvolume rules, as btrfs_rmdir does
+                throw new FsException(Errno.ENOTEMPTY, "subvolume " + new String(name, StandardCharsets.UTF_8) + " is not empty");
+            }
             long id = org.jbtrfs.subvol.SubvolumeDeletion.check(trees, dir, name);
             synchronized (openCounts) {
                 if (openCounts.keySet().stream().anyMatch(i -> i.root() == id)) {

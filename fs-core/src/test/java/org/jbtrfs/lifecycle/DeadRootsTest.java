@@ -321,6 +321,30 @@ class DeadRootsTest {
         }
     }
 
+    /** rmdir of a subvolume's top directory deletes the subvolume when it is empty (btrfs_rmdir since Linux 4.18). */
+    @Test
+    void rmdirOfAnEmptySubvolumeDeletesIt() throws Exception {
+        KernelImages.assumeAvailable();
+        Path img = tmp.resolve("rmdir.img");
+        KernelImages.build(img, 256L << 20, null, m -> m.sh("btrfs -q subvolume create full && echo x > full/file"
+                + " && btrfs -q subvolume create empty && btrfs -q subvolume create nested && btrfs -q subvolume create nested/in"));
+        try (Filesystem fs = openRw(img)) {
+            assertEquals(Errno.ENOTEMPTY, errno(() -> fs.rmdir(fs.root(), bytes("full"))), "a file inside");
+            assertEquals(Errno.ENOTEMPTY, errno(() -> fs.rmdir(fs.root(), bytes("nested"))), "a subvolume inside");
+            assertEquals(Errno.EISDIR, errno(() -> fs.unlink(fs.root(), bytes("empty"))), "unlink is not rmdir");
+            fs.rmdir(fs.root(), bytes("empty"));
+            assertEquals(Errno.ENOENT, errno(() -> fs.lookup(fs.root(), "empty")));
+            fs.rmdir(fs.lookup(fs.root(), "nested"), bytes("in"));
+            fs.rmdir(fs.root(), bytes("nested"));
+            fs.sync();
+            assertEquals(3, fs.cleanDeadRoots(Long.MAX_VALUE), "the cleaner drops all three");
+        }
+        CheckAssertions.assertClean(img);
+        try (KernelImages.LoopMount m = KernelImages.mount(img, tmp.resolve("m"), null)) {
+            m.sh("test ! -e empty && test ! -e nested && test -f full/file && btrfs subvolume list . | grep -c path | grep -qx 1");
+        }
+    }
+
     private static byte[] bytes(String s) {
         return s.getBytes(StandardCharsets.UTF_8);
     }
