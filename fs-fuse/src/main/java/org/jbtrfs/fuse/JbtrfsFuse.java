@@ -236,7 +236,7 @@ public final class JbtrfsFuse implements FuseSession.Handler {
     }
 
     private void putAttr(ByteBuffer b, Attr a) {
-        b.putLong(a.ino());
+        b.putLong(stIno(a.id()));
         b.putLong(a.size());
         b.putLong(a.blocks());
         b.putLong(a.atime().sec());
@@ -252,6 +252,28 @@ public final class JbtrfsFuse implements FuseSession.Handler {
         b.putInt((int) a.rdev()); // new_encode_dev: glibc's dev_t for the 32-bit range
         b.putInt(a.blksize());
         b.putInt(0);
+    }
+
+    /** Subvolume ids and inode numbers that fit {@link #stIno}'s packing. */
+    private static final int SUBVOL_SHIFT = 40;
+
+    /**
+     * st_ino (and d_ino) of an inode. The kernel's btrfs gives each subvolume its own st_dev, so
+     * inode numbers may repeat across subvolumes (every subvolume's top directory is 256); one FUSE
+     * mount has one st_dev, and tools that go by (st_dev, st_ino) — rm and find seeing a directory
+     * cycle, tar and rsync -H seeing hard links — would take them for the same file. So the mount's
+     * own subvolume keeps its inode numbers (they match the kernel's) and other subvolumes' inodes
+     * get the subvolume id in the high bits; a number that does not fit is hashed instead.
+     */
+    long stIno(InodeId id) {
+        if (id.root() == fs.root().root()) {
+            return id.ino();
+        }
+        if (Long.compareUnsigned(id.ino(), 1L << SUBVOL_SHIFT) < 0 && Long.compareUnsigned(id.root(), 1L << (63 - SUBVOL_SHIFT)) < 0) {
+            return (id.root() << SUBVOL_SHIFT) | id.ino();
+        }
+        long h = (id.root() * 0x9E3779B97F4A7C15L) ^ id.ino();
+        return (h ^ (h >>> 29)) | (1L << 63); // above any packed number
     }
 
     /** fuse_entry_out for {@code a} under {@code nodeid} (0: a cached "no such name"). */
@@ -618,7 +640,7 @@ public final class JbtrfsFuse implements FuseSession.Handler {
                         putEntry(b, nodeid, a);
                     }
                 }
-                b.putLong(e.target().ino());
+                b.putLong(stIno(e.target()));
                 b.putLong(e.nextOffset());
                 b.putInt(name.length);
                 b.putInt(dtypeOfFileType(e.fileType()));

@@ -162,6 +162,33 @@ class FuseProtocolTest {
         CheckAssertions.assertClean(img);
     }
 
+    /**
+     * Subvolumes through one FUSE mount (one st_dev): inode numbers stay unique across them (the
+     * mount's own subvolume keeps the kernel's numbers), so find sees no directory cycle, tar sees
+     * no false hard links, and rm -rf removes nested subvolumes (rmdir of an empty one deletes it).
+     */
+    @Test
+    void subvolumesHaveTheirOwnInodeNumbersAndRmRfRemovesThem() throws Exception {
+        FuseTesting.assumeFuse();
+        Path img = tmp.resolve("subvol.img");
+        KernelImages.build(img, 256L << 20, null, k -> k.sh("btrfs -q subvolume create s1 && mkdir s1/d && echo hi > s1/d/f"
+                + " && btrfs -q subvolume create s1/s2 && echo in-s2 > s1/s2/f && echo x > top && ls -i top > top.ino"));
+        Path mnt = tmp.resolve("mnt");
+        try (FuseMount m = FuseTesting.mount(img, mnt)) {
+            String dup = FuseTesting.shOk(mnt, "find . -printf '%i\\n' | sort | uniq -d").output();
+            assertEquals("", dup, "no inode number twice");
+            assertEquals(FuseTesting.shOk(mnt, "cat top.ino").output(), FuseTesting.shOk(mnt, "ls -i top").output(),
+                    "the mount's own subvolume keeps the kernel's inode numbers");
+            String tar = FuseTesting.shOk(mnt, "tar cf - s1 | tar tvf - | grep -c ' link to ' || true").output().strip();
+            assertEquals("0", tar, "tar sees no hard links between s1/d/f and s1/s2/f");
+            FuseTesting.shOk(mnt, "rm -rf s1 && test ! -e s1");
+        }
+        CheckAssertions.assertClean(img);
+        try (KernelImages.LoopMount k = KernelImages.mount(img, Files.createDirectories(tmp.resolve("k")), null)) {
+            k.sh("test ! -e s1 && test -f top && test -z \"$(btrfs subvolume list .)\"");
+        }
+    }
+
     /** Runs {@code script} in {@code dir} as uid and gid {@code id} with no supplementary groups. */
     private static KernelImages.Result as(int id, Path dir, String script) {
         return FuseTesting.sh(dir, "setpriv --reuid=" + id + " --regid=" + id + " --clear-groups bash -c '" + script + "' 2>&1");
