@@ -43,16 +43,17 @@ public final class FuseDaemon {
 
     /** Mounts and serves until unmounted; returns the exit status (0: unmounted and closed cleanly). */
     public static int run(Path image, Path mountPoint, MountOptions options, PrintWriter err) throws IOException {
-        return run(image, mountPoint, options, err, Filesystem::open);
+        return run(image, mountPoint, options, err, Filesystem::open, () -> { });
     }
 
     /**
      * As {@link #run(Path, Path, MountOptions, PrintWriter)}, opening the filesystem with
-     * {@code opener}. A leak found by the close after the unmount prints its {@code LEAK} lines
-     * and gives exit status 1 (the image is committed and closed all the same).
+     * {@code opener}, calling {@code onLive} once the mount is live. A leak found by the close after
+     * the unmount prints its {@code LEAK} lines and gives exit status 1 (the image is committed and
+     * closed all the same).
      */
-    public static int run(Path image, Path mountPoint, MountOptions options, PrintWriter err, Opener opener)
-            throws IOException {
+    public static int run(Path image, Path mountPoint, MountOptions options, PrintWriter err, Opener opener,
+            Runnable onLive) throws IOException {
         for (String o : options.ignored()) {
             err.println("jbtrfs: mount option '" + o + "' is accepted but has no effect yet");
         }
@@ -62,6 +63,7 @@ public final class FuseDaemon {
             Filesystem fs = opener.open(image, new OpenOptions(options.readOnly(), options.cacheBytes(), false,
                     options.commitSeconds()));
             FuseMount mount = FuseMount.start(fs, image, mountPoint, options);
+            onLive.run();
             Thread hook = new Thread(() -> {
                 try {
                     mount.close();
@@ -83,8 +85,8 @@ public final class FuseDaemon {
                 status = 1;
             }
             // One line for logs and the generic/269 port: how many killed callers reached a waiting request.
-            err.println("jbtrfs: unmounted " + mountPoint + ": interrupts=" + mount.session().interruptsDelivered()
-                    + " eintr=" + mount.adapter().interruptedReplies());
+            err.println("jbtrfs: unmounted " + mountPoint + ": interrupts=" + mount.session().interruptsDelivered().get()
+                    + " eintr=" + mount.adapter().interruptedReplies().get());
             err.flush();
             try {
                 Runtime.getRuntime().removeShutdownHook(hook);

@@ -19,6 +19,7 @@ import org.jbtrfs.InodeId;
 import org.jbtrfs.SetAttr;
 import org.jbtrfs.StatFs;
 import org.jbtrfs.format.Timespec;
+import org.jbtrfs.fuse.protocol.EventCounter;
 import org.jbtrfs.fuse.protocol.FuseAbi;
 import org.jbtrfs.fuse.protocol.FuseReply;
 import org.jbtrfs.fuse.protocol.FuseRequest;
@@ -72,7 +73,7 @@ public final class JbtrfsFuse implements FuseSession.Handler {
     private final ConcurrentHashMap<Long, InodeId> handles = new ConcurrentHashMap<>();
     private final AtomicLong nextFh = new AtomicLong(1);
     /** Requests answered EINTR: their thread was interrupted (a FUSE INTERRUPT) while it waited. */
-    private final AtomicLong interruptedReplies = new AtomicLong();
+    private final EventCounter interruptedReplies = new EventCounter();
     /**
      * Asked when a change met EROFS on a filesystem remounted read-only: whether the mount is
      * read-write again (and the filesystem now follows it), so the change may be retried.
@@ -96,8 +97,8 @@ public final class JbtrfsFuse implements FuseSession.Handler {
     }
 
     /** Requests answered EINTR because a FUSE INTERRUPT reached the thread waiting in them. */
-    public long interruptedReplies() {
-        return interruptedReplies.get();
+    public EventCounter interruptedReplies() {
+        return interruptedReplies;
     }
 
     /** Number of inodes the kernel holds node ids for (the root included). */
@@ -196,7 +197,7 @@ public final class JbtrfsFuse implements FuseSession.Handler {
             }
         } catch (FsException e) {
             if (e.errno() == Errno.EINTR) {
-                interruptedReplies.incrementAndGet();
+                interruptedReplies.increment();
             }
             fail(r, e.errno());
         } catch (CorruptImageException e) {

@@ -42,18 +42,19 @@ class FuseDaemonLeakTest {
         Path mnt = Files.createDirectories(tmp.resolve("mnt"));
         AtomicReference<Filesystem> served = new AtomicReference<>();
         StringWriter err = new StringWriter();
+        CompletableFuture<Void> live = new CompletableFuture<>();
         CompletableFuture<Integer> daemon = CompletableFuture.supplyAsync(() -> {
             try {
                 return FuseDaemon.run(img, mnt, MountOptions.parse(List.of()), new PrintWriter(err, true), (i, o) -> {
                     Filesystem fs = Filesystem.open(i, o);
                     served.set(fs);
                     return fs;
-                });
+                }, () -> live.complete(null));
             } catch (Exception e) {
                 throw new java.util.concurrent.CompletionException(e);
             }
         });
-        awaitMounted(mnt, daemon);
+        awaitLive(mnt, live, daemon);
         Files.writeString(mnt.resolve("a"), "written before the unmount\n");
         try (RacePoint.Gate check = RacePoint.UNMOUNT_BEFORE_CHECK.arm()) {
             FuseMount.unmount(mnt, false);
@@ -68,14 +69,16 @@ class FuseDaemonLeakTest {
 
         // The same daemon without the stray transaction: exit 0, no LEAK.
         StringWriter err2 = new StringWriter();
+        CompletableFuture<Void> live2 = new CompletableFuture<>();
         CompletableFuture<Integer> clean = CompletableFuture.supplyAsync(() -> {
             try {
-                return FuseDaemon.run(img, mnt, MountOptions.parse(List.of()), new PrintWriter(err2, true));
+                return FuseDaemon.run(img, mnt, MountOptions.parse(List.of()), new PrintWriter(err2, true), Filesystem::open,
+                        () -> live2.complete(null));
             } catch (Exception e) {
                 throw new java.util.concurrent.CompletionException(e);
             }
         });
-        awaitMounted(mnt, clean);
+        awaitLive(mnt, live2, clean);
         assertEquals("written before the unmount\n", Files.readString(mnt.resolve("a")));
         FuseMount.unmount(mnt, false);
         assertEquals(0, (int) clean.get(120, TimeUnit.SECONDS), err2.toString());
@@ -83,15 +86,13 @@ class FuseDaemonLeakTest {
         CheckAssertions.assertClean(img);
     }
 
-    private static void awaitMounted(Path mnt, CompletableFuture<Integer> daemon) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (!MountInfo.isJbtrfsMount(mnt)) {
-            if (daemon.isDone()) {
-                daemon.get(); // rethrows why the daemon ended
-            }
-            assertTrue(System.nanoTime() < deadline, "the daemon did not mount within 60 s");
-            Thread.sleep(10);
+    /** Waits until the daemon says its mount is live, or rethrows why it ended first. */
+    private static void awaitLive(Path mnt, CompletableFuture<Void> live, CompletableFuture<Integer> daemon) throws Exception {
+        CompletableFuture.anyOf(live, daemon).get(60, TimeUnit.SECONDS);
+        if (!live.isDone()) {
+            throw new AssertionError("the daemon ended before its mount was live: status " + daemon.get());
         }
+        assertTrue(MountInfo.isJbtrfsMount(mnt), "mountinfo shows it");
     }
 
     private static FsTrees trees(Filesystem fs) throws ReflectiveOperationException {

@@ -7,7 +7,6 @@ import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 import org.jbtrfs.check.CheckAssertions;
 import org.jbtrfs.race.RacePoint;
 import org.junit.jupiter.api.AfterEach;
@@ -50,11 +49,13 @@ class FuseInterruptTest {
                 assertTrue(queued.awaitHit(120, TimeUnit.SECONDS), "dd's writes filled the filesystem until one queued a ticket");
                 String worker = queued.hitBy().getName();
                 assertTrue(worker.startsWith("jbtrfs-fuse"), "the ticket is a FUSE worker's, not " + worker);
-                long before = m.session().interruptsDelivered();
+                long before = m.session().interruptsDelivered().get();
                 dd.destroyForcibly(); // SIGKILL while its write waits for space
-                await(() -> m.session().interruptsDelivered() > before, "the kernel's INTERRUPT reached " + worker);
+                assertTrue(m.session().interruptsDelivered().awaitAtLeast(before + 1, 60, TimeUnit.SECONDS),
+                        "the kernel's INTERRUPT reached " + worker);
                 queued.release(); // the worker goes on to wait, finds itself interrupted, drops its ticket
-                await(() -> m.adapter().interruptedReplies() >= 1, "the killed process's write ended with EINTR");
+                assertTrue(m.adapter().interruptedReplies().awaitAtLeast(1, 60, TimeUnit.SECONDS),
+                        "the killed process's write ended with EINTR");
             }
             assertTrue(dd.waitFor(60, TimeUnit.SECONDS), "dd is gone once its request was answered");
             // The filesystem is full but fine: free space and write again.
@@ -65,15 +66,5 @@ class FuseInterruptTest {
         // The unmount closed the filesystem without a LEAK (it would have thrown): no bytes_may_use left.
         assertEquals(0, m.adapter().openHandles());
         CheckAssertions.assertClean(img);
-    }
-
-    /** Waits for a condition another thread makes true (no sleeping on a guess: a bounded poll). */
-    private static void await(BooleanSupplier condition, String what) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (!condition.getAsBoolean()) {
-            assertTrue(System.nanoTime() < deadline, "timed out waiting for: " + what);
-            Thread.onSpinWait();
-            Thread.sleep(1);
-        }
     }
 }

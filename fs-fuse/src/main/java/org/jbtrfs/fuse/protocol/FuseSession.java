@@ -6,7 +6,6 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -76,7 +75,7 @@ public final class FuseSession {
     /** Requests being served: unique → the worker serving it (for INTERRUPT). */
     private final ConcurrentHashMap<Long, Thread> inFlight = new ConcurrentHashMap<>();
     private final AtomicInteger workersRunning = new AtomicInteger();
-    private final AtomicLong interruptsDelivered = new AtomicLong();
+    private final EventCounter interruptsDelivered = new EventCounter();
     private final List<Thread> workers = new ArrayList<>();
     /** The flags the kernel accepted at INIT. */
     private volatile int agreedFlags;
@@ -115,8 +114,8 @@ public final class FuseSession {
     }
 
     /** INTERRUPTs that reached the thread serving their request. */
-    public long interruptsDelivered() {
-        return interruptsDelivered.get();
+    public EventCounter interruptsDelivered() {
+        return interruptsDelivered;
     }
 
     /** The capability flags agreed at INIT. */
@@ -218,7 +217,7 @@ public final class FuseSession {
         if (t == null) {
             reply.error(DevFuse.EAGAIN); // not registered yet (or done): the kernel asks again if it still waits
         } else {
-            interruptsDelivered.incrementAndGet();
+            interruptsDelivered.increment();
             reply.none(); // the interrupted request's own reply answers this one
         }
     }
