@@ -58,11 +58,11 @@ class FuseAclTest {
             assertEquals(expected, ours, "ACLs and modes as the kernel's btrfs has them");
             assertTrue(ours.contains("user:65534:r-x"), ours); // the script did set ACLs
             // The kernel enforces our ACLs: nobody reads a 0600 file through its named entry, 65533 may not.
-            assertEquals("secret\n", as(65534, mnt, "cat own").orFail().output());
-            KernelImages.Result denied = as(65533, mnt, "cat own");
+            assertEquals("secret\n", FuseTesting.asUser(65534, mnt, "cat own").orFail().output());
+            KernelImages.Result denied = FuseTesting.asUser(65533, mnt, "cat own");
             assertTrue(!denied.ok() && denied.output().contains("Permission denied"), denied.output());
             // d's named entry (rwx) lets nobody create in it although its mode gives others r-x.
-            as(65534, mnt, "echo hi > d/by-nobody").orFail();
+            FuseTesting.asUser(65534, mnt, "echo hi > d/by-nobody").orFail();
         }
         CheckAssertions.assertClean(img);
         try (KernelImages.LoopMount k = KernelImages.mount(img, Files.createDirectories(tmp.resolve("k2")), "")) {
@@ -71,7 +71,4 @@ class FuseAclTest {
         }
     }
 
-    private static KernelImages.Result as(int id, Path dir, String script) {
-        return FuseTesting.sh(dir, "setpriv --reuid=" + id + " --regid=" + id + " --clear-groups bash -c '" + script + "' 2>&1");
-    }
 }

@@ -143,20 +143,20 @@ class FuseProtocolTest {
             FuseTesting.shOk(mnt, "mkdir -m 1777 shared; mkdir -m 0700 private; echo secret > private/f;"
                     + " echo mine > rootfile; chmod 0644 rootfile");
             // nobody creates in the sticky directory; another user may not remove or rename its file.
-            as(65534, mnt, "echo hers > shared/nobodys && chmod 0666 shared/nobodys");
+            FuseTesting.asUser(65534, mnt, "echo hers > shared/nobodys && chmod 0666 shared/nobodys").orFail();
             assertEquals("65534", FuseTesting.shOk(mnt, "stat -c %u shared/nobodys").output().strip(),
                     "a new file belongs to the caller");
-            assertDenied(as(65533, mnt, "rm -f shared/nobodys"), "Operation not permitted");
-            assertDenied(as(65533, mnt, "mv shared/nobodys shared/taken"), "Operation not permitted");
-            assertEquals("anyone\n", as(65533, mnt, "echo anyone > shared/nobodys && cat shared/nobodys").orFail().output(),
+            assertDenied(FuseTesting.asUser(65533, mnt, "rm -f shared/nobodys"), "Operation not permitted");
+            assertDenied(FuseTesting.asUser(65533, mnt, "mv shared/nobodys shared/taken"), "Operation not permitted");
+            assertEquals("anyone\n", FuseTesting.asUser(65533, mnt, "echo anyone > shared/nobodys && cat shared/nobodys").orFail().output(),
                     "writing a mode-0666 file is allowed");
-            assertDenied(as(65534, mnt, "ls private"), "Permission denied");
-            assertDenied(as(65534, mnt, "cat private/f"), "Permission denied");
-            assertDenied(as(65534, mnt, "echo x > rootfile"), "Permission denied");
-            assertDenied(as(65534, mnt, "touch newfile"), "Permission denied");
-            assertDenied(as(65534, mnt, "chmod 777 rootfile"), "Operation not permitted");
-            assertDenied(as(65534, mnt, "chown 65534 rootfile"), "Operation not permitted");
-            as(65534, mnt, "rm shared/nobodys").orFail(); // the owner may
+            assertDenied(FuseTesting.asUser(65534, mnt, "ls private"), "Permission denied");
+            assertDenied(FuseTesting.asUser(65534, mnt, "cat private/f"), "Permission denied");
+            assertDenied(FuseTesting.asUser(65534, mnt, "echo x > rootfile"), "Permission denied");
+            assertDenied(FuseTesting.asUser(65534, mnt, "touch newfile"), "Permission denied");
+            assertDenied(FuseTesting.asUser(65534, mnt, "chmod 777 rootfile"), "Operation not permitted");
+            assertDenied(FuseTesting.asUser(65534, mnt, "chown 65534 rootfile"), "Operation not permitted");
+            FuseTesting.asUser(65534, mnt, "rm shared/nobodys").orFail(); // the owner may
             assertTrue(Files.notExists(mnt.resolve("shared/nobodys")));
         }
         CheckAssertions.assertClean(img);
@@ -189,10 +189,6 @@ class FuseProtocolTest {
         }
     }
 
-    /** Runs {@code script} in {@code dir} as uid and gid {@code id} with no supplementary groups. */
-    private static KernelImages.Result as(int id, Path dir, String script) {
-        return FuseTesting.sh(dir, "setpriv --reuid=" + id + " --regid=" + id + " --clear-groups bash -c '" + script + "' 2>&1");
-    }
 
     private static void assertDenied(KernelImages.Result r, String reason) {
         assertTrue(!r.ok() && r.output().contains(reason), "expected '" + reason + "', got: " + r.output());

@@ -77,6 +77,14 @@ final class FuseTesting {
         return KernelImages.run(SHELL_TIMEOUT, dir, List.of("bash", "-c", script));
     }
 
+    /**
+     * Runs {@code bash -c script} in {@code dir} as uid and gid {@code id} with no supplementary
+     * groups (setpriv), stderr folded into the output; the result whatever it is.
+     */
+    static KernelImages.Result asUser(int id, Path dir, String script) {
+        return sh(dir, "setpriv --reuid=" + id + " --regid=" + id + " --clear-groups bash -c '" + script + "' 2>&1");
+    }
+
     /** Runs {@code bash -ec script} in {@code dir}, failing the test with its output unless it succeeds. */
     static KernelImages.Result shOk(Path dir, String script) {
         return KernelImages.run(SHELL_TIMEOUT, dir, List.of("bash", "-ec", script)).orFail();
